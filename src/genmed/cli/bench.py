@@ -12,13 +12,14 @@ import typer
 
 from genmed.core.datasets import CAPABILITIES
 
+BENCH_MODULES = [f"genmed.{cap}.bench" for cap in CAPABILITIES] + ["genmed.chem.optimize.bench"]
 app = typer.Typer(help="Benchmarks against published numbers (results go to BENCHMARKS.md).", no_args_is_help=True)
 
-for _cap in CAPABILITIES:
+for _name in BENCH_MODULES:
     try:
-        _mod = importlib.import_module(f"genmed.{_cap}.bench")
+        _mod = importlib.import_module(_name)
     except ModuleNotFoundError as _exc:
-        if _exc.name not in (f"genmed.{_cap}.bench", f"genmed.{_cap}"):
+        if _exc.name is None or not _name.startswith(_exc.name):
             raise
         continue
     _mod.register(app)

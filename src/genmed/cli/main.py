@@ -14,10 +14,12 @@ import typer
 
 # name -> (module, one-line help). Order is the order shown in --help (the flow of a patient through genmed).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("genmed.cli.demo", "Run the main job on the bundled example (what `make demo` runs)."),
     "plan": ("genmed.cli.plan", "The main job: a personalized treatment plan from a FHIR record + VCF."),
     "pgx": ("genmed.cli.pgx", "Pharmacogenomics: VCF -> diplotypes, phenotypes, CPIC/DPWG recommendations, dosing."),
     "response": ("genmed.cli.response", "Treatment-response models and digital twins trained on randomised trials."),
     "chem": ("genmed.cli.chem", "Chemical language model: train the prior, sample, transfer-learn, design molecules."),
+    "design": ("genmed.cli.design", "Goal-directed molecule design (RL on the prior, graph GA) against declared objectives."),
     "imaging": ("genmed.cli.imaging", "Medical images: calibrated diagnosis, anomaly maps, saliency."),
     "omics": ("genmed.cli.omics", "Single-cell/omics generative models: simulate, perturb, find driver genes."),
     "privacy": ("genmed.cli.privacy", "De-identification, DP synthetic cohorts, privacy audit, access log."),

@@ -196,3 +196,8 @@ def log_likelihood(prior: Prior, smiles: list[str], batch_size: int = 512) -> li
             vals = iter((-sequence_nll(prior.model, pad_batch(enc).to(prior.device), vocab.pad_id)).tolist())
         out.extend(next(vals) if good else -math.inf for good in ok)
     return out
+
+
+def default_prior_path() -> Path:
+    """The prior shipped inside the package (trained with ``genmed chem train-prior``; see prior.json)."""
+    return Path(__file__).parent / "weights" / "prior.pt"
