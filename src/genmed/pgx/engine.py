@@ -1,0 +1,456 @@
+"""From matcher output (or outside calls) to gene calls with phenotypes, activity scores and provenance."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from genmed.core.errors import InputError
+from genmed.pgx.knowledge import OUTSIDE_GENES, VCF_GENES, load_knowledge, pair_key
+from genmed.pgx.matcher import MatchResult, gene_definition, match_gene, natural_key
+from genmed.pgx.models import Diplotype, GeneCall, HaplotypeInfo, PgxResult
+from genmed.pgx.vcf import SampleCall, read_vcf
+
+ENGINE_VERSION = "genmed-pgx 0.1.0"
+
+# CPIC consensus CYP2D6 activity score -> phenotype (Caudle KE et al., Clin Transl Sci 2020;13:116-24).
+CYP2D6_AS_RULES = ((0.0, 0.0, "Poor Metabolizer"), (0.25, 1.0, "Intermediate Metabolizer"),
+                   (1.25, 2.25, "Normal Metabolizer"), (2.5, 99.0, "Ultrarapid Metabolizer"))
+HLA_LOOKUP_ALLELES = {"HLA-A": ("*31:01",), "HLA-B": ("*15:02", "*57:01", "*58:01", "*15:11")}
+DPYD_HAPB3_INTRONIC = "rs75017182"  # c.1129-5923C>G, the causal HapB3 variant
+DPYD_HAPB3_EXONIC = "rs56038477"  # c.1236G>A, in linkage with it
+
+
+def _fmt_score(x: float) -> str:
+    return f"{x:.1f}" if abs(x * 10 - round(x * 10)) < 1e-9 else f"{x:g}"
+
+
+def _phenotype_info(gene: str) -> dict[str, Any] | None:
+    return load_knowledge()["phenotypes"].get(gene)
+
+
+def _haplotype_info(gene: str, name: str) -> HaplotypeInfo:
+    ph = _phenotype_info(gene)
+    if ph and name in ph["alleles"]:
+        a = ph["alleles"][name]
+        return HaplotypeInfo(name, a.get("function"), a.get("activity"))
+    if gene in {"G6PD", "CYP2D6"}:
+        a = load_knowledge()["pypgx"]["alleles"].get(gene, {}).get(name)
+        if a:
+            return HaplotypeInfo(name, a.get("function"), a.get("activity"))
+    return HaplotypeInfo(name)
+
+
+def _g6pd_phenotype(names: list[str]) -> tuple[str, str | None]:
+    """CPIC G6PD (2022) phenotype from WHO classes (pypgx table). Hemizygous when one name is given."""
+    classes = []
+    for n in names:
+        f = (_haplotype_info("G6PD", n).function or "").lower()
+        if "class iv" in f or "class v" in f.replace("class vi", ""):
+            classes.append("normal")
+        elif "class i " in f + " " or f.startswith("class i ("):
+            classes.append("cnsha")
+        elif "class ii" in f or "class iii" in f:
+            classes.append("deficient")
+        else:
+            return "Indeterminate", f"no WHO class for G6PD allele {n!r} in the knowledge pack"
+    if len(classes) == 1:  # hemizygous
+        return {"normal": "Normal", "deficient": "Deficient", "cnsha": "Deficient with CNSHA"}[classes[0]], None
+    s = sorted(classes)
+    if s == ["normal", "normal"]:
+        return "Normal", None
+    if "normal" in s:
+        return "Variable", None
+    if "cnsha" in s:
+        return "Deficient with CNSHA", None
+    return "Deficient", None
+
+
+def describe_diplotype(gene: str, names: list[str], score: int | None = None, rank: int = 1) -> Diplotype:
+    """Attach function, phenotype and activity score to a diplotype (or haploid call) from the knowledge pack."""
+    haps = [_haplotype_info(gene, n) for n in names]
+    d = Diplotype("/".join(names), haps, score=score, rank=rank)
+    ph = _phenotype_info(gene)
+    if gene == "G6PD":
+        d.phenotype, why = _g6pd_phenotype(names)
+        d.lookup_key = d.phenotype
+        if why:
+            d.frequency_note = why
+    elif gene == "RYR1":
+        # CPIC: no MHS-associated variant found -> "Uncertain Susceptibility". The allele-level MHS table is not in
+        # the knowledge sources, so any other RYR1 diplotype stays indeterminate.
+        d.phenotype = "Uncertain Susceptibility" if all(n == "Reference" for n in names) else "Indeterminate"
+        d.lookup_key = d.phenotype
+    elif gene == "CYP2D6":
+        d.activity_score, d.phenotype = _cyp2d6_activity(names)
+        d.lookup_key = d.activity_score if d.activity_score is not None else d.phenotype
+    elif ph is not None:
+        key = pair_key(names if len(names) == 2 else names * 2 if gene != "G6PD" else names)
+        hit = ph["diplotypes"].get(key)
+        if not ph["diplotypes"]:
+            pass  # no CPIC phenotype defined for this gene (e.g. IFNL3): phenotype stays empty, as in PharmCAT
+        elif hit:
+            d.phenotype, d.activity_score, d.lookup_key = hit[0], hit[1], hit[2]
+        else:
+            d.phenotype = "Indeterminate"
+            d.lookup_key = "Indeterminate"
+    return d
+
+
+def _cyp2d6_activity(names: list[str]) -> tuple[str | None, str]:
+    total = 0.0
+    for n in names:
+        m = re.fullmatch(r"(\*[0-9A-Za-z.]+)(?:[x×](\d+|N|≥3|>=3))?", n.strip())
+        if not m:
+            return None, "Indeterminate"
+        base, mult = m.group(1), m.group(2)
+        a = _haplotype_info("CYP2D6", base).activity_value
+        if a is None:
+            return None, "Indeterminate"
+        k = 1 if mult is None else (3 if not mult.isdigit() else int(mult))
+        total += float(a) * k
+    for lo, hi, label in CYP2D6_AS_RULES:
+        if lo - 1e-9 <= total <= hi + 1e-9:
+            return _fmt_score(total), label
+    return _fmt_score(total), "Indeterminate"
+
+
+def _finish(call: GeneCall) -> GeneCall:
+    top = [d for d in call.diplotypes if d.rank == 1] or call.diplotypes
+    phens = {d.phenotype for d in top}
+    if len(phens) == 1:
+        call.phenotype = next(iter(phens))
+    scores = {d.activity_score for d in top}
+    if len(scores) == 1:
+        call.activity_score = next(iter(scores))
+    call.lookup_keys = sorted({d.lookup_key for d in top if d.lookup_key is not None})
+    return call
+
+
+def _gene_source(gene: str) -> dict[str, Any]:
+    kb = load_knowledge()
+    out: dict[str, Any] = {"knowledge_version": kb["version"]}
+    if gene in kb["genes"]:
+        g = kb["genes"][gene]
+        out["definitions"] = {"source": g["source"], "version": g["version"]}
+    if gene in kb["phenotypes"]:
+        p = kb["phenotypes"][gene]
+        out["phenotypes"] = {"source": p["source"], "version": p["version"]}
+    elif gene in {"G6PD", "CYP2D6"}:
+        out["phenotypes"] = {"source": kb["pypgx"]["source"], "version": kb["pypgx"]["version"],
+                             "rule": "CPIC G6PD 2022 classes" if gene == "G6PD" else "CPIC 2020 CYP2D6 AS consensus"}
+    return out
+
+
+def _informative_evidence(m: MatchResult) -> list[dict[str, Any]]:
+    d = gene_definition(m.gene)
+    refs = {loc.pos: loc.ref for loc in d.loci}
+    return [e for e in m.evidence if e["alleles"] is None or any(a != refs.get(e["position"]) for a in e["alleles"])]
+
+
+def gene_call_from_match(m: MatchResult) -> GeneCall:
+    d = gene_definition(m.gene)
+    call = GeneCall(
+        gene=m.gene, status="not_called",
+        missing_positions=[{"position": loc.pos, "rsid": loc.rsid, "chrom": d.chrom} for loc in m.missing],
+        assumed_reference_positions=m.assumed_reference, evidence=_informative_evidence(m),
+        undocumented_variants=m.undocumented, phased=m.phased, haploid=m.haploid, warnings=list(m.warnings),
+        source=_gene_source(m.gene),
+    )
+    missing_required = sorted(p for p in d.required_positions if p in {loc.pos for loc in m.missing})
+    if missing_required:
+        call.reason = f"required position(s) missing: {', '.join(map(str, missing_required))}"
+        return call
+    if not m.top:
+        call.reason = m.reason or "no call"
+        return call
+    for i, c in enumerate(m.top):
+        call.diplotypes.append(describe_diplotype(m.gene, list(c.alleles), c.score, rank=1 if c.score == m.top[0].score
+                                                  else i + 1))
+    call.status = "called" if len(m.top) == 1 else "ambiguous"
+    if call.status == "ambiguous":
+        call.warnings.append(f"{len(m.top)} diplotypes fit equally well (unphased or missing data); all are listed")
+    if m.missing:
+        call.warnings.append(f"{len(m.missing)} defining position(s) missing (no-call); alleles defined only there "
+                             "could not be assessed")
+    return _finish(call)
+
+
+# --------------------------------------------------------------------------------------------------- DPYD
+def _dpyd_call(m: MatchResult, calls: dict[tuple[str, int], SampleCall]) -> GeneCall:
+    """CPIC DPYD: activity score from the two lowest-function variants when phase is unknown; HapB3 needs its sites."""
+    d = gene_definition("DPYD")
+    base = gene_call_from_match(m)
+    by_rsid = {loc.rsid: loc for loc in d.loci}
+    missing_pos = {loc.pos for loc in m.missing}
+    intr, exo = by_rsid.get(DPYD_HAPB3_INTRONIC), by_rsid.get(DPYD_HAPB3_EXONIC)
+
+    def alt_copies(loc) -> int | None:
+        if loc is None or loc.pos in missing_pos:
+            return None
+        if loc.pos in m.assumed_reference:
+            return 0
+        c = calls.get((d.chrom, loc.pos))
+        if c is None or c.is_missing:
+            return None
+        return sum(1 for a in c.alleles if a is not None and a != loc.ref)
+
+    ci, ce = alt_copies(intr), alt_copies(exo)
+    hapb3 = 0
+    if ci is None and ce:
+        base.status, base.diplotypes = "not_called", []
+        base.reason = ("HapB3 undetermined: c.1236G>A (rs56038477) is present but c.1129-5923C>G (rs75017182) "
+                       "is missing; HapB3 needs both sites")
+        return base
+    if ci:
+        hapb3 = ci
+        if ce is not None and ce != ci:
+            base.warnings.append("HapB3: c.1129-5923C>G and c.1236G>A disagree; called from the causal intronic "
+                                 "c.1129-5923C>G")
+        elif ce is None:
+            base.warnings.append("HapB3 called from c.1129-5923C>G alone (c.1236G>A missing)")
+    elif ce:
+        base.warnings.append("c.1236G>A without c.1129-5923C>G: not HapB3 (treated as reference, as PharmCAT does)")
+
+    if base.status == "called" and (m.effectively_phased or m.homozygous) and not (ce and not ci):
+        return base
+    if base.status == "not_called" and base.reason and base.reason.startswith("required"):
+        return base
+
+    # Least-function rule: list every non-reference allele copy present, score from the two lowest.
+    copies: list[str] = []
+    ref_name = d.names[d.reference]
+    hap_name = next((n for n in d.names if "HapB3" in n), None)
+    for h, name in enumerate(d.names):
+        if h == d.reference or name == hap_name:
+            continue
+        defined = [(i, a) for i, a in enumerate(d.seqs[h]) if a is not None]
+        n_copies = 2
+        for i, a in defined:
+            loc = d.loci[i]
+            c = alt_copies(loc)
+            if c is None:
+                n_copies = 0
+                break
+            call = calls.get((d.chrom, loc.pos))
+            have = 0 if call is None else sum(1 for x in call.alleles if x == a)
+            n_copies = min(n_copies, have)
+        copies += [name] * n_copies
+    if hap_name:
+        copies += [hap_name] * hapb3
+    if not copies:
+        if base.status != "called":
+            base.diplotypes = [describe_diplotype("DPYD", [ref_name, ref_name])]
+            base.status = "called"
+        return _finish(base)
+
+    def act(n: str) -> float:
+        v = _haplotype_info("DPYD", n).activity_value
+        return float(v) if v not in (None, "n/a") else 1.0
+
+    copies.sort(key=lambda n: (act(n), natural_key(n)))
+    lowest = (copies + [ref_name, ref_name])[:2]
+    dip = describe_diplotype("DPYD", sorted(lowest, key=natural_key))
+    base.diplotypes = [dip]
+    base.status = "called"
+    base.reason = None
+    if len(copies) > 2 or not m.effectively_phased:
+        base.extra["dpyd_variants_present"] = copies
+        base.warnings.append("phase unknown: activity score from the two lowest-function DPYD variants "
+                             f"({', '.join(lowest)}) among {', '.join(copies)} (CPIC DPYD 2017/2024 rule)")
+        dip.frequency_note = "lookup diplotype from the two lowest-function variants"
+    return _finish(base)
+
+
+# --------------------------------------------------------------------------------------------------- outside
+def parse_outside_calls(path: str | Path) -> dict[str, dict[str, str]]:
+    """Read a PharmCAT outside-call TSV: ``GENE<TAB>DIPLOTYPE[<TAB>PHENOTYPE[<TAB>ACTIVITY]]``; '#' comments."""
+    p = Path(path)
+    if not p.exists():
+        from genmed.core.errors import DataNotFoundError
+
+        raise DataNotFoundError("outside-call file not found", source=str(p))
+    known = set(VCF_GENES) | set(OUTSIDE_GENES)
+    out: dict[str, dict[str, str]] = {}
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("outside-call file is not UTF-8 text", source=str(p)) from exc
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = [c.strip() for c in line.split("\t")]
+        gene = cols[0].upper().replace("_", "-")
+        if gene not in known:
+            raise InputError(f"unknown gene {cols[0]!r} in outside calls", source=f"{p}:{n}",
+                             hint=f"known genes: {', '.join(sorted(known))}")
+        if gene in out:
+            raise InputError(f"gene {gene} listed twice in outside calls", source=f"{p}:{n}")
+        dip = cols[1] if len(cols) > 1 else ""
+        phen = cols[2] if len(cols) > 2 else ""
+        act = cols[3] if len(cols) > 3 else ""
+        if not (dip or phen or act):
+            raise InputError(f"outside call for {gene} has no diplotype, phenotype or activity score",
+                             source=f"{p}:{n}")
+        if act:
+            try:
+                float(act)
+            except ValueError as exc:
+                raise InputError(f"activity score {act!r} for {gene} is not a number", source=f"{p}:{n}") from exc
+        if dip and gene not in {"MT-RNR1"} and gene not in {"HLA-A", "HLA-B"} and dip.count("/") > 1:
+            raise InputError(f"diplotype {dip!r} for {gene} is not 'A/B'", source=f"{p}:{n}")
+        out[gene] = {"diplotype": dip, "phenotype": phen, "activity_score": act, "line": str(n)}
+    return out
+
+
+def outside_gene_call(gene: str, rec: dict[str, str], source: str) -> GeneCall:
+    call = GeneCall(gene=gene, status="outside_call", source={"outside_call": source,
+                                                             "knowledge_version": load_knowledge()["version"]})
+    dip, phen, act = rec["diplotype"], rec["phenotype"], rec["activity_score"]
+    if gene in HLA_LOOKUP_ALLELES:
+        alleles = [a.strip() for a in dip.split("/") if a.strip()] if dip else []
+        d = Diplotype(dip, [HaplotypeInfo(a) for a in alleles])
+        keys = []
+        for a in HLA_LOOKUP_ALLELES[gene]:
+            keys.append(f"{a} {'positive' if a in alleles else 'negative'}")
+        d.phenotype = phen or ", ".join(k for k in keys if k.endswith("positive")) or "no risk allele"
+        call.diplotypes = [d]
+        call.lookup_keys = keys if alleles else []
+        call.phenotype = d.phenotype
+        if not alleles:
+            call.status, call.reason = "not_called", "HLA outside call without alleles"
+        return call
+    if gene == "MT-RNR1":
+        mt = _phenotype_info("MT-RNR1") or {}
+        name = dip if dip.startswith("m.") or not dip else f"m.{dip}"
+        hap = _haplotype_info("MT-RNR1", name)
+        d = Diplotype(name, [hap])
+        risk = phen or (mt and hap.function)
+        if not risk and dip:
+            risk = "Indeterminate"
+            call.warnings.append(f"MT-RNR1 variant {name} not in the knowledge pack")
+        d.phenotype, d.lookup_key = risk, (risk or "").lower() or None
+        call.diplotypes = [d]
+        return _finish(call)
+    if dip:
+        names = [x.strip() for x in dip.split("/")]
+        if gene in gene_names_with_definitions():
+            unknown = [x for x in names if not _allele_known(gene, x)]
+            if unknown:
+                call.status, call.reason = "not_called", f"unknown allele(s) {', '.join(unknown)} for {gene}"
+                return call
+        d = describe_diplotype(gene, names)
+    else:
+        d = Diplotype("", [])
+    if phen:
+        d.phenotype = phen
+        d.lookup_key = phen if not act else d.lookup_key
+    if act:
+        d.activity_score = _fmt_score(float(act))
+        d.lookup_key = d.activity_score
+    call.diplotypes = [d]
+    return _finish(call)
+
+
+def gene_names_with_definitions() -> set[str]:
+    return set(load_knowledge()["genes"])
+
+
+def _allele_known(gene: str, name: str) -> bool:
+    base = re.sub(r"[x×](\d+|N|≥3|>=3)$", "", name)
+    kb = load_knowledge()
+    if base in {a["name"] for a in kb["genes"][gene]["alleles"]}:
+        return True
+    return base in kb["pypgx"]["alleles"].get(gene, {})
+
+
+# --------------------------------------------------------------------------------------------------- API
+def call_sample_calls(calls: dict[tuple[str, int], SampleCall], *, sample: str, assume_ref: bool = False,
+                      genes: tuple[str, ...] = VCF_GENES, outside: dict[str, dict[str, str]] | None = None,
+                      outside_source: str = "", input_name: str | None = None, build: str = "GRCh38",
+                      warnings: list[str] | None = None) -> PgxResult:
+    kb = load_knowledge()
+    result = PgxResult(sample=sample, genes={}, input=input_name, build=build, knowledge_version=kb["version"],
+                       engine_version=ENGINE_VERSION, warnings=list(warnings or []))
+    for gene in genes:
+        d = gene_definition(gene)
+        m = match_gene(d, calls, assume_ref=assume_ref)
+        gc = _dpyd_call(m, calls) if gene == "DPYD" else gene_call_from_match(m)
+        if gene == "CYP2C9":
+            for ep in d.extra_positions:  # rs12777823, used by the warfarin algorithm
+                c = calls.get((d.chrom, ep["pos"]))
+                gc.extra[ep["rsid"] or str(ep["pos"])] = None if c is None or c.is_missing else "/".join(
+                    a or "." for a in c.alleles)
+        if gene == "G6PD" and gc.haploid:
+            result.sex = "male (hemizygous X calls)"
+        result.genes[gene] = gc
+    for gene, rec in (outside or {}).items():
+        if gene in result.genes:
+            result.genes[gene].warnings.append("replaced by outside call")
+            result.warnings.append(f"{gene}: outside call overrides the VCF-based call")
+        result.genes[gene] = outside_gene_call(gene, rec, outside_source)
+    return result
+
+
+def positions_of_interest(genes: tuple[str, ...] = VCF_GENES) -> set[tuple[str, int]]:
+    out = set()
+    for g in genes:
+        d = gene_definition(g)
+        out |= {(d.chrom, loc.pos) for loc in d.loci}
+        out |= {(d.chrom, ep["pos"]) for ep in d.extra_positions}
+    return out
+
+
+def lift_calls_to_grch38(calls: dict[tuple[str, int], SampleCall]) -> tuple[dict, list[str]]:
+    """Map GRCh37 calls onto GRCh38 positions via pypgx's dual coordinates (SNVs/indels pypgx knows)."""
+    lift = load_knowledge()["pypgx"]["grch38_to_grch37"]
+    back: dict[tuple[str, int], tuple[str, int]] = {}
+    for chrom, m in lift.items():
+        for p38, (p37, *_rest) in m.items():
+            back[(chrom, int(p37))] = (chrom, int(p38))
+    out = {}
+    for key, c in calls.items():
+        if key in back:
+            new = back[key]
+            out[new] = SampleCall(c.chrom, new[1], c.ref, c.alts, c.alleles, c.phased, c.phase_set, c.rsid,
+                                  c.filter, c.raw_gt)
+    return out, [f"GRCh37 input: {len(out)} of {len(calls)} PGx records mapped to GRCh38 via pypgx coordinates; "
+                 "positions without a mapping are reported missing"]
+
+
+def grch37_positions() -> set[tuple[str, int]]:
+    lift = load_knowledge()["pypgx"]["grch38_to_grch37"]
+    return {(c, int(v[0])) for c, m in lift.items() for v in m.values()}
+
+
+def check_build(vcf_build: str | None, requested: str, contigs: set[str], path: str) -> None:
+    if requested not in {"GRCh38", "GRCh37"}:
+        raise InputError(f"unsupported build {requested!r}", source=path, hint="use GRCh38 or GRCh37")
+    if vcf_build and vcf_build != requested:
+        raise InputError(f"VCF header says {vcf_build} but --build is {requested}", source=path,
+                         hint=f"pass --build {vcf_build} (or fix the header)")
+    wanted = {c for c in ("1", "2", "4", "6", "7", "8", "10", "12", "13", "16", "19", "22", "X")}
+    if contigs and not (contigs & wanted):
+        raise InputError(f"no record on a pharmacogene chromosome (contigs seen: {', '.join(sorted(contigs)[:8])})",
+                         source=path, hint="contig names must be 1..22/X or chr1..chr22/chrX")
+
+
+def call_vcf_all(vcf_path: str | Path, *, samples: list[str] | None = None, outside_calls: str | Path | None = None,
+                 assume_ref: bool = False, build: str = "GRCh38") -> list[PgxResult]:
+    path = str(vcf_path)
+    outside = parse_outside_calls(outside_calls) if outside_calls else None
+    pos = positions_of_interest() if build == "GRCh38" else grch37_positions()
+    v = read_vcf(path, pos, samples=samples)
+    check_build(v.build, build, v.contigs, path)
+    results = []
+    for s in v.samples:
+        calls = v.calls[s]
+        warns = list(v.warnings)
+        if build == "GRCh37":
+            calls, w = lift_calls_to_grch38(calls)
+            warns += w
+        results.append(call_sample_calls(calls, sample=s, assume_ref=assume_ref, outside=outside,
+                                         outside_source=str(outside_calls or ""), input_name=Path(path).name,
+                                         build=build, warnings=warns))
+    return results
