@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
-	# molsets (MOSES data files) and dockstring: declared deps are broken/unneeded, see ../shared/STACK.md
-	$(PY) -m pip install -q -c constraints.txt --no-deps molsets dockstring
+	# molsets (MOSES data files), dockstring, guacamol (test oracle reference): declared deps are broken/unneeded, see ../shared/STACK.md
+	$(PY) -m pip install -q -c constraints.txt --no-deps molsets dockstring guacamol==0.5.5
 	touch $(STAMP)
 
 demo: $(STAMP)
