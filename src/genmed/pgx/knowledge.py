@@ -243,7 +243,7 @@ def build_knowledge(src_dir: str | Path, out: str | Path | None = None) -> dict[
     pack = {
         "schema": PACK_SCHEMA,
         "version": f"genmed-pgx-kb {versions[-1] if versions else 'unknown'}+{digest}",
-        "built_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "built_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sources": {
             "allele_definitions": {"source": "PharmGKB/PharmCAT v3.1.1-2 (MPL-2.0; data CPIC CC0, ClinPGx)",
                                    "versions": versions},
