@@ -114,28 +114,6 @@ def calibration(data: TrialData, predicted_survival_h: np.ndarray, horizon: floa
     return out
 
 
-def calibration_plot(groups: list[CalibrationGroup], path, title: str, horizon: float, unit: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    p = [g.predicted for g in groups]
-    o = [g.observed for g in groups]
-    err = np.array([[g.observed - g.observed_ci[0] for g in groups], [g.observed_ci[1] - g.observed for g in groups]])
-    ax.errorbar(p, o, yerr=np.clip(err, 0, None), fmt="o", capsize=3, label="quintile groups (KM, 95% CI)")
-    lo = min(min(p), min(o), 0.5)
-    ax.plot([lo, 1], [lo, 1], "k--", lw=1, label="perfect calibration")
-    ax.set_xlabel(f"predicted P(event-free at {horizon:g} {unit})")
-    ax.set_ylabel("observed (Kaplan-Meier)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 @dataclass
 class EffectEstimate:
     """A treatment-effect estimate with its 95% interval and how it was obtained."""
