@@ -106,6 +106,37 @@ def gene_definition(gene: str, pack_path: str | None = None) -> GeneDefinition:
     )
 
 
+def _tables(d: GeneDefinition, avail_idx: list[int]) -> tuple[list[list[str]], list[int], list[dict[str, int]], int]:
+    ref_seq = d.seqs[d.reference]
+    nh, n = len(d.names), len(avail_idx)
+    scores = [0] * nh
+    expected: list[list[str]] = [[""] * nh for _ in range(n)]
+    for h, seq in enumerate(d.seqs):
+        for k, i in enumerate(avail_idx):
+            e = seq[i]
+            if e is not None:
+                scores[h] += 1
+            else:
+                r = ref_seq[i]
+                e = d.loci[i].ref if (r is None or is_wobble(r)) else r
+            expected[k][h] = e
+    alive = 0
+    for h in range(nh):
+        if scores[h] > 0:
+            alive |= 1 << h
+    return expected, scores, [dict() for _ in range(n)], alive
+
+
+_FULL: dict[tuple[str, str], tuple] = {}
+
+
+def _full_tables(d: GeneDefinition) -> tuple:
+    key = (d.gene, d.version)
+    if key not in _FULL:
+        _FULL[key] = _tables(d, list(range(len(d.loci))))
+    return _FULL[key]
+
+
 @dataclass
 class Candidate:
     """One diplotype (or, for haploid data, one haplotype) that explains the sample's strands."""
@@ -216,25 +247,11 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
     n = len(avail_idx)
 
     # Expected allele of each named allele at each available locus (blank = reference), plus its score.
-    ref_seq = d.seqs[d.reference]
     nh = len(d.names)
-    scores = [0] * nh
-    # per locus: dict observed -> bitmask of compatible haplotypes
-    compat: list[dict[str, int]] = [dict() for _ in range(n)]
-    expected_cache: list[list[str]] = [[""] * nh for _ in range(n)]
-    for h, seq in enumerate(d.seqs):
-        for k, i in enumerate(avail_idx):
-            e = seq[i]
-            if e is not None:
-                scores[h] += 1
-            else:
-                r = ref_seq[i]
-                e = d.loci[i].ref if (r is None or is_wobble(r)) else r
-            expected_cache[k][h] = e
-    alive = 0
-    for h in range(nh):
-        if scores[h] > 0:
-            alive |= 1 << h
+    if len(avail_idx) == len(d.loci):
+        expected_cache, scores, compat, alive = _full_tables(d)  # shared across samples (no missing positions)
+    else:
+        expected_cache, scores, compat, alive = _tables(d, avail_idx)
 
     def mask_for(k: int, a: str) -> int:
         m = compat[k].get(a)
