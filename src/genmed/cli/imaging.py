@@ -16,8 +16,8 @@ def train(
     dataset: str = typer.Option("pneumoniamnist", help="MedMNIST data set under $GENMED_DATA_DIR/imaging."),
     out: Path = typer.Option(..., help="Folder for model.pt, model.json and run.json."),
     members: int = typer.Option(5, min=1, max=20, help="Deep-ensemble size."),
-    epochs: int = typer.Option(20, min=1, help="Epochs per ensemble member."),
-    width: int = typer.Option(24, min=4, help="Channels of the first ResNet stage."),
+    epochs: int = typer.Option(12, min=1, help="Epochs per ensemble member."),
+    width: int = typer.Option(16, min=4, help="Channels of the first ResNet stage."),
     ae_epochs: int = typer.Option(40, min=1, help="Autoencoder epochs (normal images only)."),
     seed: int = typer.Option(0),
     threads: int = typer.Option(1, min=1, help="torch threads (keep 1 on a shared machine)."),
@@ -55,14 +55,20 @@ def diagnose(
     import json
 
     from genmed.core.provenance import run_directory
-    from genmed.imaging.diagnose import diagnose as run_diagnose
+    from genmed.imaging.diagnose import diagnose_image
+    from genmed.imaging.io import load_image
+    from genmed.imaging.predictor import ImagingModel
+    from genmed.imaging.preprocess import prepare
 
-    with run_directory("imaging-diagnose", out=out, config={"model": str(model) if model else "shipped",
-                                                             "frame": frame, "saliency": saliency}) as run:
-        d = run_diagnose(image, model=model, out=run.path, frame=frame, saliency=saliency)
+    # validate input and model before anything is written
+    img = load_image(image)
+    prepare(img, frame=frame)
+    loaded = ImagingModel.load(model)
+    config = {"model": str(loaded.path), "frame": frame, "saliency": saliency}
+    with run_directory("imaging-diagnose", out=out, config=config, subject=img.metadata.get("patient")) as run:
+        d = diagnose_image(img, loaded, Path(run.path), frame=frame, saliency=saliency)
         (run.file("diagnosis.json")).write_text(json.dumps(d.to_dict(), indent=2, default=str))
         run.outputs += [Path(p).name for p in d.saliency.values()]
-        run.subject = d.image.get("patient")
         run.summary.update({"finding": d.finding, "probability": d.probability, "ood": d.ood,
                             "refer": d.refer})
     emit(d.to_dict(), as_json, d.summary() + f"\nwritten to {run.path}")

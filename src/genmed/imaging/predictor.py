@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from genmed.core.errors import ModelNotFoundError
-from genmed.imaging.anomaly import OODGate, reconstruction
+from genmed.imaging.anomaly import OODGate, anomaly_scores, reconstruction
 from genmed.imaging.calibration import sigmoid
 from genmed.imaging.models import build
 
@@ -29,7 +29,8 @@ class BatchPrediction:
     member_probability: np.ndarray  # (M, N), each member calibrated with the ensemble temperature
     interval: np.ndarray  # (N, 2) ensemble mean +- 2 SD, clipped to [0, 1]
     uncalibrated: np.ndarray  # (N,) sigmoid(mean logit), before temperature scaling
-    anomaly_score: np.ndarray  # (N,) mean squared reconstruction error
+    anomaly_score: np.ndarray  # (N,) complexity-normalised reconstruction error (see anomaly.py)
+    reconstruction_error: np.ndarray  # (N,) raw mean squared reconstruction error
     anomaly_map: np.ndarray  # (N, 28, 28) squared error per pixel
     reconstruction: np.ndarray  # (N, 28, 28)
     ood: np.ndarray  # (N,) bool
@@ -107,8 +108,9 @@ class ImagingModel:
         sd = member.std(0, ddof=1) if len(member) > 1 else np.zeros_like(prob)
         interval = np.stack([np.clip(prob - 2 * sd, 0, 1), np.clip(prob + 2 * sd, 0, 1)], 1)
         rec, err = reconstruction(self.autoencoder, x)
-        score = err.reshape(len(x), -1).mean(1)
-        scores = self.gate.scores(embedding, x, score)
+        mse = err.reshape(len(x), -1).mean(1)
+        score = anomaly_scores(x, err)
+        scores = self.gate.scores(embedding, x, mse)
         ood, reasons = self.gate.reject(scores)
         lo, hi = self.refer_band
         refer, refer_reasons = np.zeros(len(x), bool), []
@@ -124,7 +126,7 @@ class ImagingModel:
                 r.append("classified normal but the normal-anatomy model flags an anomaly")
             refer[i] = bool(r)
             refer_reasons.append(r)
-        return BatchPrediction(prob, member, interval, sigmoid(lg.mean(0)), score, err, rec, ood, reasons, scores,
+        return BatchPrediction(prob, member, interval, sigmoid(lg.mean(0)), score, mse, err, rec, ood, reasons, scores,
                                refer, refer_reasons)
 
 

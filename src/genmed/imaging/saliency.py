@@ -45,17 +45,23 @@ def grad_cam(models: list[torch.nn.Module], x: np.ndarray) -> np.ndarray:
     return cam / cam.max() if cam.max() > 0 else cam
 
 
-def integrated_gradients(models: list[torch.nn.Module], x: np.ndarray, steps: int = 32) -> np.ndarray:
-    """Integrated gradients of the mean ensemble logit from a black baseline; positive evidence for the
-    positive class, scaled to [0, 1]. The completeness check (sum = f(x) - f(baseline)) holds up to the
-    Riemann-sum error of ``steps``."""
+def integrated_gradients_raw(models: list[torch.nn.Module], x: np.ndarray, steps: int = 32) -> np.ndarray:
+    """Signed integrated gradients of the mean ensemble logit from a black baseline (midpoint Riemann sum).
+
+    Completeness: the attributions sum to f(x) - f(baseline) up to the discretisation error of ``steps``."""
+    for m in models:
+        m.eval()
     xt = torch.from_numpy(np.asarray(x, dtype=np.float32))[None, None]
     alphas = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps
     path = (alphas[:, None, None, None] * xt).requires_grad_(True)
     logit = torch.stack([m(path) for m in models]).mean(0)
     (grads,) = torch.autograd.grad(logit.sum(), path)
-    attr = (xt * grads.mean(0, keepdim=True))[0, 0].detach().numpy()
-    pos = np.clip(attr, 0, None)
+    return (xt * grads.mean(0, keepdim=True))[0, 0].detach().numpy()
+
+
+def integrated_gradients(models: list[torch.nn.Module], x: np.ndarray, steps: int = 32) -> np.ndarray:
+    """Positive evidence for the positive class from :func:`integrated_gradients_raw`, scaled to [0, 1]."""
+    pos = np.clip(integrated_gradients_raw(models, x, steps), 0, None)
     return pos / pos.max() if pos.max() > 0 else pos
 
 

@@ -19,7 +19,14 @@ import torch
 import torch.nn.functional as F
 
 from genmed.core.logging import get_logger
-from genmed.imaging.anomaly import Mahalanobis, OODGate, fit_ood_gate, image_statistics, reconstruction
+from genmed.imaging.anomaly import (
+    Mahalanobis,
+    OODGate,
+    anomaly_scores,
+    fit_ood_gate,
+    image_statistics,
+    reconstruction,
+)
 from genmed.imaging.calibration import fit_temperature
 from genmed.imaging.medmnist import load_medmnist
 from genmed.imaging.models import ConvAutoencoder, SmallResNet
@@ -32,8 +39,8 @@ BUNDLE_FORMAT = "genmed-imaging-bundle/1"
 class TrainConfig:
     dataset: str = "pneumoniamnist"
     members: int = 5
-    epochs: int = 20
-    width: int = 24
+    epochs: int = 12
+    width: int = 16
     blocks: int = 1
     dropout: float = 0.2
     batch_size: int = 128
@@ -94,7 +101,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, seed: i
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         if on_epoch:
             on_epoch(epoch, total / len(x))
     model.eval()
@@ -175,7 +182,8 @@ def train_bundle(cfg: TrainConfig, out: Path, progress: Callable[[str], None] | 
     val_scores = gate.scores(val_emb, xva_np, va_rec)
     gate.thresholds = fit_ood_gate({}, val_scores, cfg.ood_false_rejection)
     gate.val_quantile = 1 - cfg.ood_false_rejection / len(val_scores)
-    anomaly_threshold = float(np.quantile(va_rec[val.labels == 0], 0.95))
+    va_anom = anomaly_scores(xva_np, va_err)
+    anomaly_threshold = float(np.quantile(va_anom[val.labels == 0], 0.95))
 
     cfg_dict = asdict(cfg)
     bundle = {

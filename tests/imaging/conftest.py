@@ -1,0 +1,27 @@
+"""Fixtures for imaging tests: slices of the real PneumoniaMNIST test split, the shipped model."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def test_images(data_dir) -> tuple[np.ndarray, np.ndarray]:
+    """First 64 images and labels of the official PneumoniaMNIST test split."""
+    from genmed.imaging.medmnist import load_medmnist
+
+    os.environ["GENMED_DATA_DIR"] = str(data_dir)
+    s = load_medmnist(data_dir / "imaging" / "pneumoniamnist" / "pneumoniamnist.npz", "test", limit=64)
+    return s.images, s.labels
+
+
+@pytest.fixture(scope="session")
+def shipped_model():
+    from genmed.imaging.predictor import DEFAULT_MODEL_DIR, ImagingModel
+
+    if not (DEFAULT_MODEL_DIR / "model.pt").exists():
+        pytest.skip("shipped imaging model not present (run `genmed imaging train --out ...`)")
+    return ImagingModel.load()
