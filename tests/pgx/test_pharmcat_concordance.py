@@ -54,7 +54,9 @@ def test_example_phenotypes_match_phenotype_json(example, example_result):
         mine = example_result.genes[gene]
         if gene != "CFTR":  # the phenotyper relabels CFTR's reference sequence "Reference" for display only
             assert mine.diplotype == sd["label"], gene
-        if sd.get("phenotypes"):
+        if gene.startswith("HLA"):  # PharmCAT lists one phenotype per risk allele; ours are the lookup keys
+            assert set(sd["phenotypes"]) <= set(mine.lookup_keys)
+        elif sd.get("phenotypes") and sd["phenotypes"] != ["n/a"]:
             assert mine.phenotype in sd["phenotypes"], gene
         if sd.get("activityScore"):
             assert mine.activity_score == sd["activityScore"], gene

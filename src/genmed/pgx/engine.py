@@ -223,7 +223,7 @@ def _dpyd_call(m: MatchResult, calls: dict[tuple[str, int], SampleCall]) -> Gene
     ref_name = d.names[d.reference]
     hap_name = next((n for n in d.names if "HapB3" in n), None)
     for h, name in enumerate(d.names):
-        if h == d.reference or name == hap_name:
+        if h == d.reference or name == hap_name or name.startswith("c.1129-5923C>G"):
             continue
         defined = [(i, a) for i, a in enumerate(d.seqs[h]) if a is not None]
         n_copies = 2
@@ -237,8 +237,12 @@ def _dpyd_call(m: MatchResult, calls: dict[tuple[str, int], SampleCall]) -> Gene
             have = 0 if call is None else sum(1 for x in call.alleles if x == a)
             n_copies = min(n_copies, have)
         copies += [name] * n_copies
-    if hap_name:
-        copies += [hap_name] * hapb3
+    intronic_only = next((n for n in d.names if n.startswith("c.1129-5923C>G") and n != hap_name), None)
+    if hap_name and hapb3:
+        both = min(hapb3, ce) if ce is not None else hapb3
+        copies += [hap_name] * both
+        if intronic_only:
+            copies += [intronic_only] * (hapb3 - both)
     if not copies:
         if base.status != "called":
             base.diplotypes = [describe_diplotype("DPYD", [ref_name, ref_name])]
@@ -325,7 +329,8 @@ def outside_gene_call(gene: str, rec: dict[str, str], source: str) -> GeneCall:
         mt = _phenotype_info("MT-RNR1") or {}
         name = dip if dip.startswith("m.") or not dip else f"m.{dip}"
         hap = _haplotype_info("MT-RNR1", name)
-        d = Diplotype(name, [hap])
+        hap.name = dip  # keep the label as given (PharmCAT reports "1555A>G")
+        d = Diplotype(dip, [hap])
         risk = phen or (mt and hap.function)
         if not risk and dip:
             risk = "Indeterminate"

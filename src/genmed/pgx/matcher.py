@@ -211,6 +211,8 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
     missing: list[Locus] = []
     assumed: list[int] = []
     evidence: list[dict[str, Any]] = []
+    present = [calls[(d.chrom, loc.pos)] for loc in d.loci if (d.chrom, loc.pos) in calls]
+    haploid_sample = bool(present) and all(c.is_haploid for c in present)
     for i, locus in enumerate(d.loci):
         call = calls.get((d.chrom, locus.pos))
         o = None
@@ -220,7 +222,7 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
                              "alleles": list(o) if o else None, "phased": call.phased, "phase_set": call.phase_set})
         if o is None:
             if call is None and assume_ref:
-                o, ph, ps = (locus.ref, locus.ref), True, None
+                o, ph, ps = ((locus.ref,) if haploid_sample else (locus.ref, locus.ref)), True, None
                 assumed.append(locus.pos)
             else:
                 missing.append(locus)
