@@ -47,6 +47,7 @@ class CPatient(_Strict):
     birth_date: date | None = None
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     race: str | None = None
+    ethnicity: str | None = None
     address: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -151,7 +152,8 @@ def _to_patient(rec: CompactRecord, path: Path) -> Patient:
     record_date = rec.record_date or date.today()
     age = round((record_date - p.birth_date).days / 365.25, 1) if p.birth_date else None
     patient = Patient(
-        source_id=p.id, pseudonym=pseudonym(p.id), sex=p.sex, age=age, race=p.race, source=str(path),
+        source_id=p.id, pseudonym=pseudonym(p.id), sex=p.sex, age=age, race=p.race, ethnicity=p.ethnicity, record_date=record_date,
+        source=str(path),
         source_format="compact",
         identity=Identity(name=p.name, mrn=p.mrn, birth_date=p.birth_date, address=p.address, phone=p.phone, email=p.email),
     )

@@ -238,9 +238,18 @@ def _patient(m: Any, src: str, record_date: date) -> Patient:
                     race = sub.valueString
                 elif sub.url == "ombCategory" and sub.valueCoding and not race:
                     race = sub.valueCoding.display
+    ethnicity = None
+    for ext in m.extension or []:
+        if ext.url and ext.url.endswith("us-core-ethnicity"):
+            for sub in ext.extension or []:
+                if sub.url == "text" and sub.valueString:
+                    ethnicity = sub.valueString
+                elif sub.url == "ombCategory" and sub.valueCoding and not ethnicity:
+                    ethnicity = sub.valueCoding.display
     sex = m.gender if m.gender in ("female", "male", "other", "unknown") else "unknown"
     p = Patient(
-        source_id=m.id, pseudonym=pseudonym(ident_key), sex=sex, age=age, race=race, source=src,
+        source_id=m.id, pseudonym=pseudonym(ident_key), sex=sex, age=age, race=race, ethnicity=ethnicity,
+        record_date=record_date, source=src,
         source_format="fhir-r4",
         identity=Identity(name=name, mrn=mrn, birth_date=birth, address=address, phone=phone, email=email),
     )
@@ -558,9 +567,15 @@ def to_fhir_bundle(patient: Patient, *, identified: bool = True, timestamp: str 
             pres["telecom"] = tele
         if ident.address:
             pres["address"] = [{"text": ident.address}]
+    ext = []
     if patient.race:
-        pres["extension"] = [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
-                              "extension": [{"url": "text", "valueString": patient.race}]}]
+        ext.append({"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+                    "extension": [{"url": "text", "valueString": patient.race}]})
+    if patient.ethnicity:
+        ext.append({"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity",
+                    "extension": [{"url": "text", "valueString": patient.ethnicity}]})
+    if ext:
+        pres["extension"] = ext
     entries = [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'genmed:' + pid)}", "resource": pres}]
     subject_ref = entries[0]["fullUrl"]
     for res in patient_resources(patient, subject_ref=subject_ref, identified=identified):

@@ -124,6 +124,8 @@ class Patient(BaseModel):
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     age: float | None = None  # years at the record date; Safe Harbor caps reporting at 90
     race: str | None = None  # as recorded (used only where a validated model needs it, e.g. IWPC)
+    ethnicity: str | None = None
+    record_date: date | None = None  # the date the record describes (bundle timestamp / record_date)
     conditions: list[Condition] = Field(default_factory=list)
     medications: list[Medication] = Field(default_factory=list)
     observations: list[Observation] = Field(default_factory=list)
@@ -139,6 +141,10 @@ class Patient(BaseModel):
     # --- queries -------------------------------------------------------------------------------------------
     def has_condition(self, *keys: str) -> bool:
         return any(c.key in keys and c.clinical_status not in ("resolved", "inactive", "refuted") for c in self.conditions)
+
+    def history_of(self, *keys: str) -> bool:
+        """Any record of the condition, resolved or not (prior stroke still contraindicates prasugrel)."""
+        return any(c.key in keys and c.clinical_status not in ("refuted", "entered-in-error") for c in self.conditions)
 
     def current_medications(self) -> list[Medication]:
         return [m for m in self.medications if m.is_current]
@@ -165,6 +171,20 @@ class Patient(BaseModel):
         return top.value, None
 
     def deidentified(self) -> Patient:
-        """Copy without direct identifiers; age over 89 aggregated to 90 (Safe Harbor)."""
-        age = None if self.age is None else min(self.age, 90.0)
-        return self.model_copy(update={"identity": Identity(), "source_id": None, "age": age}, deep=True)
+        """Copy without HIPAA Safe Harbor identifiers: no identity, no dates (onset/observation/record), ages over
+        89 aggregated to 90, file paths reduced to file names, no VCF sample ID. Codes and values are kept."""
+        age = None if self.age is None else min(round(self.age), 90.0)
+        out = self.model_copy(deep=True)
+        out.identity = Identity()
+        out.source_id = None
+        out.age = age
+        out.record_date = None
+        out.vcf_sample = None
+        out.vcf = Path(self.vcf.name) if self.vcf else None
+        out.images = [Path(p.name) for p in self.images]
+        out.source = Path(self.source).name if self.source else ""
+        for c in out.conditions:
+            c.onset = None
+        for o in out.observations:
+            o.effective = None
+        return out

@@ -1,0 +1,137 @@
+"""Running a plan end to end: read -> plan -> write outputs, recorded as a run (pseudonym only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genmed.core.errors import InputError
+from genmed.core.logging import get_logger
+from genmed.plan.model import TreatmentPlan
+
+log = get_logger("genmed.plan")
+FORMATS = ("html", "pdf", "json", "fhir")
+FILES = {"html": "report.html", "pdf": "report.pdf", "json": "plan.json", "fhir": "careplan.json"}
+
+
+@dataclass
+class PlanRun:
+    plan: TreatmentPlan
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    run_id: str = ""
+    seconds: float = 0.0
+
+
+def parse_formats(formats: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if formats is None:
+        return list(FORMATS)
+    items = formats.split(",") if isinstance(formats, str) else list(formats)
+    out = [f.strip().lower() for f in items if f.strip()]
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise InputError(f"unknown output format(s) {', '.join(bad) or '(none)'}", hint=f"choose from {', '.join(FORMATS)}")
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_outputs(plan: TreatmentPlan, out_dir: Path, formats: list[str], *, identity=None,
+                  deidentify: bool = False) -> dict[str, Path]:
+    """Render everything in memory first, then write each file atomically: nothing half-written on failure."""
+    from genmed.report import careplan_bundle, render_html, render_pdf
+
+    rendered: dict[str, bytes] = {}
+    html = None
+    if "html" in formats or "pdf" in formats:
+        html = render_html(plan, identity=None if deidentify else identity)
+    if "html" in formats:
+        rendered["html"] = html.encode()
+    if "pdf" in formats:
+        # the PDF never carries identifiers: it is rendered from the de-identified HTML
+        pdf_html = html if (deidentify or identity is None) else render_html(plan, identity=None)
+        rendered["pdf"] = render_pdf(pdf_html)
+    if "json" in formats:
+        rendered["json"] = plan.model_dump_json(indent=2).encode()
+    if "fhir" in formats:
+        rendered["fhir"] = json.dumps(careplan_bundle(plan), indent=2).encode()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for fmt in formats:
+        path = out_dir / FILES[fmt]
+        _atomic_write(path, rendered[fmt])
+        files[fmt] = path
+    return files
+
+
+def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str | Path | None = None,
+             sample: str | None = None, formats: str | list[str] | None = None, deidentify: bool = False,
+             strict: bool = False, seed: int = 0, record: bool = True) -> PlanRun:
+    """Read a patient (bundle, compact record or folder), plan, write the outputs into a recorded run directory.
+
+    The patient is read and checked *before* the run directory is created: bad input leaves nothing behind.
+    """
+    import time
+
+    from genmed.core.provenance import run_directory
+    from genmed.patient import read_patient
+    from genmed.plan.engine import build_plan
+
+    t0 = time.perf_counter()
+    fmts = parse_formats(formats)
+    patient = read_patient(source, vcf=vcf, sample=sample, strict=strict)
+    config = {"formats": fmts, "deidentify": deidentify, "strict": strict, "input_format": patient.source_format,
+              "has_vcf": patient.vcf is not None}
+    with run_directory("plan", out=out_dir, config=config, seed=seed, subject=patient.pseudonym,
+                       record=record) as run:
+        with run.timed("plan"):
+            plan = build_plan(patient, seed=seed)
+        with run.timed("render"):
+            files = write_outputs(plan, run.path, fmts, identity=patient.identity, deidentify=deidentify)
+        run.outputs.extend(p.name for p in files.values())
+        run.summary.update({
+            "plan_id": plan.plan_id, "conditions": [c.condition for c in plan.conditions],
+            "top_options": {c.condition: c.options[0].id for c in plan.conditions if c.options},
+            "partial": plan.partial, "missing": len(plan.missing), "knowledge": plan.knowledge,
+        })
+    log.info("plan run %s for %s written to %s", run.run_id, patient.pseudonym, run.path)
+    return PlanRun(plan=plan, out_dir=run.path, files=files, run_id=run.run_id, seconds=round(time.perf_counter() - t0, 2))
+
+
+def run_example(name: str | None = None, out_dir: str | Path | None = None, *, formats: str | list[str] | None = None,
+                deidentify: bool = False, seed: int = 0, record: bool = True) -> PlanRun:
+    """Plan for a bundled example patient (default: the breast cancer / CYP2D6 case); what `make demo` runs."""
+    from genmed.patient.examples import DEFAULT_EXAMPLE, example_dir
+
+    folder = example_dir(name or DEFAULT_EXAMPLE)
+    return run_plan(folder / "bundle.json", out_dir=out_dir, formats=formats, deidentify=deidentify, seed=seed,
+                    record=record)
+
+
+def load_plan(path: str | Path) -> TreatmentPlan:
+    """Read a plan.json back (for `genmed report`)."""
+    from pydantic import ValidationError
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "plan.json"
+    try:
+        return TreatmentPlan.model_validate_json(p.read_text())
+    except FileNotFoundError:
+        raise InputError("plan file not found", source=str(p)) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise InputError(f"not a genmed plan.json ({where}: {first['msg']})", source=str(p)) from None
