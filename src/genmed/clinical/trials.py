@@ -289,6 +289,10 @@ TRIALS: dict[str, TrialSchema] = {
                             "Kalbfleisch JD & Prentice RL, The Statistical Analysis of Failure Time Data (Wiley 1980)",
                             "published conclusion: no significant survival difference between test and standard "
                             "chemotherapy; cell type and Karnofsky score are the strong prognostic factors"),
+            PublishedEffect("HR", 1.018, (0.714, 1.45), "death",
+                            "R survival::coxph(Surv(time, status) ~ trt, veteran), unadjusted; output as printed in "
+                            "public course notes (rpubs.com, rstudio-pubs-static 126441)",
+                            "reference implementation of the same analysis, not the original publication"),
         ),
         citation="Kalbfleisch & Prentice (1980), via scikit-survival load_veterans_lung_cancer",
     ),
