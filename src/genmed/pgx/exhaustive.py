@@ -124,7 +124,7 @@ def write_vcf(gene: str, a: str, b: str, path: str | Path, *, phased: bool = Tru
     d = gene_definition(gene)
     ia, ib = d.names.index(a), d.names.index(b)
     calls = pair_calls(d, strand(d, ia), strand(d, ib), phased)
-    lines = ["##fileformat=VCFv4.2", "##reference=GRCh38", "##contig=<ID=chr%s,assembly=GRCh38>" % d.chrom,
+    lines = ["##fileformat=VCFv4.2", "##reference=GRCh38", f"##contig=<ID=chr{d.chrom},assembly=GRCh38>",
              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + sample_id]
     for (_, pos), c in sorted(calls.items(), key=lambda kv: kv[0][1]):
