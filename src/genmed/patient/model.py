@@ -173,7 +173,7 @@ class Patient(BaseModel):
     def deidentified(self) -> Patient:
         """Copy without HIPAA Safe Harbor identifiers: no identity, no dates (onset/observation/record), ages over
         89 aggregated to 90, file paths reduced to file names, no VCF sample ID. Codes and values are kept."""
-        age = None if self.age is None else min(round(self.age), 90.0)
+        age = None if self.age is None else float(min(int(self.age), 90))
         out = self.model_copy(deep=True)
         out.identity = Identity()
         out.source_id = None

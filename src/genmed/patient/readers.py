@@ -38,7 +38,10 @@ def read_patient(path: str | Path, *, vcf: str | Path | None = None, sample: str
             head = json.loads(path.read_text())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"not valid JSON ({exc})", source=str(path)) from None
-        if isinstance(head, dict) and "resourceType" in head:
+        if not isinstance(head, dict):
+            raise InputError(f"expected a FHIR Bundle or a compact record (a JSON object), got a {type(head).__name__}",
+                             source=str(path))
+        if "resourceType" in head:
             patient = read_fhir_bundle(path, strict=strict, data=head)
         else:
             patient = read_compact(path)

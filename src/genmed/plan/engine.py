@@ -244,7 +244,8 @@ def _genes_text(a: DrugAdvice, ctx: _Ctx) -> str:
     for gene, key in a.genes.items():
         g = by_gene.get(gene)
         if g and g.phenotype and g.phenotype != key:
-            out.append(f"{gene} {g.diplotype + ' ' if g.diplotype else ''}{g.phenotype} (lookup {key})")
+            what = "activity score" if key.replace(".", "", 1).isdigit() else "lookup"
+            out.append(f"{gene} {g.diplotype + ' ' if g.diplotype else ''}{g.phenotype} ({what} {key})")
         else:
             out.append(f"{gene} {g.diplotype + ' ' if g and g.diplotype else ''}{key}")
     return ", ".join(out)
@@ -329,10 +330,10 @@ def _evaluate(spec: OptionSpec, cond_key: str, population: tuple[str, ...], repl
         if prim.action == "avoid":
             opt.flags.append(Flag(severity="block", code="pgx-avoid", source=tag,
                                   message=f"{d}: {genes}: {prim.text}"))
-            opt.rationale.append(f"{tag} ({genes}) advises against standard {d}: {prim.text}")
+            opt.rationale.append(f"{tag} ({genes}) advises against standard {d} (guideline text under Flags)")
         elif prim.action == "adjust-dose":
             opt.flags.append(Flag(severity="warning", code="pgx-dose", source=tag, message=f"{d}: {genes}: {prim.text}"))
-            opt.rationale.append(f"{tag} ({genes}) dose guidance for {d}: {prim.text}")
+            opt.rationale.append(f"{tag} ({genes}) gives genotype-guided dosing for {d} (under Flags)")
             adjusted.append(f"{d}: {prim.text}")
         elif prim.action == "standard":
             opt.rationale.append(f"{tag} ({genes}): {prim.text}")
@@ -498,6 +499,14 @@ def _review(ctx: _Ctx) -> list[MedicationReview]:
                 r.flags.append(Flag(severity="info", code="pgx-indeterminate", message=prim.text))
             for note in prim.phenoconversion:
                 r.flags.append(Flag(severity="warning", code="phenoconversion", message=note, source=tag))
+        if m.key == "warfarin" and r.action == "adjust-dose":
+            inr, _ = p.value("inr")
+            if isinstance(inr, float) and 2.0 <= inr <= 3.0:
+                r.action = "continue"
+                r.flags = [f for f in r.flags if f.code != "pgx-dose"]
+                r.flags.append(Flag(severity="info", code="current-therapy", source="cpic-warfarin-2017",
+                                    message=f"INR {inr:g} in range: genotype-guided dosing concerns initiation; keep "
+                                            "the established, INR-guided dose"))
         if m.key in ctx.allergies:
             r.action = "stop-or-switch"
             r.flags.append(Flag(severity="block", code="allergy", message=f"recorded allergy to {m.key}"))
