@@ -101,7 +101,7 @@ def describe_diplotype(gene: str, names: list[str], score: int | None = None, ra
 def _cyp2d6_activity(names: list[str]) -> tuple[str | None, str]:
     total = 0.0
     for n in names:
-        m = re.fullmatch(r"(\*[0-9A-Za-z.]+)(?:[x×](\d+|N|≥3|>=3))?", n.strip())
+        m = re.fullmatch(r"(\*\d+[A-Z]?(?:\.\d+)?)(?:[x×](\d+|N|≥3|>=3))?", n.strip())
         if not m:
             return None, "Indeterminate"
         base, mult = m.group(1), m.group(2)

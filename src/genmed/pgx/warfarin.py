@@ -67,10 +67,13 @@ def warfarin_dose_iwpc(*, age_years: float, height_cm: float, weight_kg: float, 
                 warnings.append(f"CYP2C9 {', '.join(unknown)} not in the IWPC model; treated as genotype unknown")
                 c9_key = None
             elif african:
-                lo_mult *= 0.70
-                hi_mult *= 0.85
-                adjustments.append(f"CYP2C9 {', '.join(african)} carrier: calculated dose decreased by 15-30% "
-                                   f"({CPIC_CITATION})")
+                hom = len(african) == 2
+                lo_mult *= 0.60 if hom else 0.70
+                hi_mult *= 0.80 if hom else 0.85
+                adjustments.append(f"CYP2C9 {'/'.join(african)} {'homozygous' if hom else 'carrier'}: calculated dose "
+                                   f"decreased by {'20-40' if hom else '15-30'}% ({CPIC_CITATION})")
+                if r != "black":
+                    warnings.append("CPIC's *5/*6/*8/*11 adjustment is derived in African ancestry")
     s = (_INTERCEPT - 0.2614 * int(age_years // 10) + 0.0087 * height_cm + 0.0128 * weight_kg + _VKORC1[vk]
          + _CYP2C9[c9_key] + _RACE[r] + (1.1816 if enzyme_inducer else 0.0) - (0.5503 if amiodarone else 0.0))
     weekly = max(s, 0.0) ** 2
@@ -84,6 +87,10 @@ def warfarin_dose_iwpc(*, age_years: float, height_cm: float, weight_kg: float, 
         adjustments.append(f"CYP4F2*3 carrier: increased by 5-10% ({CPIC_CITATION})")
     if r == "black" and not cyp2c9:
         warnings.append("CPIC: in African ancestry, genotype-guided dosing needs CYP2C9 *5/*6/*8/*11 and rs12777823")
+    poor = c9_key in {"*2/*3", "*3/*3"}
+    if poor or (c9_key == "*1/*3" and vk in {"A/G", "A/A"}) or (poor and vk in {"A/G", "A/A"}):
+        warnings.append("CPIC: consider an alternative agent (CYP2C9 poor metabolism"
+                        + (" with increased VKORC1 sensitivity)" if vk in {"A/G", "A/A"} else ")"))
     if vk is None or c9_key is None:
         warnings.append("genotype missing: IWPC 'unknown' coefficient used (less accurate)")
     rng = (round(weekly * lo_mult, 1), round(weekly * hi_mult, 1))
@@ -119,6 +126,24 @@ def warfarin_dose(result: PgxResult, *, age_years: float, height_cm: float, weig
     rs = None
     if c9 is not None and c9.extra.get("rs12777823"):
         rs = c9.extra["rs12777823"].split("/").count("A")
+    c9_any = result.genes.get("CYP2C9")
+    if race and race.lower() == "black" and c9_any is not None:
+        # CPIC 2017: in African ancestry dose clinically if CYP2C9 *5/*6/*8/*11 were not tested
+        from genmed.pgx.matcher import gene_definition
+
+        d = gene_definition("CYP2C9")
+        missing = {m["position"] for m in c9_any.missing_positions}
+        untested = []
+        for name in ("*5", "*6", "*8", "*11"):
+            seq = d.seqs[d.names.index(name)]
+            if any(a is not None and d.loci[i].pos in missing for i, a in enumerate(seq)):
+                untested.append(name)
+        if untested:
+            return DoseEstimate(drug="warfarin", weekly_dose_mg=None, daily_dose_mg=None, range_weekly_mg=None,
+                                algorithm="IWPC + CPIC 2017", citation=f"{IWPC_CITATION}; {CPIC_CITATION}",
+                                inputs={"race": "black", "cyp2c9": c9_any.diplotype}, status="indeterminate",
+                                reason=f"CYP2C9 {', '.join(untested)} not tested (positions missing): CPIC recommends "
+                                       "dosing clinically in African ancestry")
     est = warfarin_dose_iwpc(age_years=age_years, height_cm=height_cm, weight_kg=weight_kg,
                              cyp2c9=c9.diplotype if c9 else None, vkorc1=vk_g, race=race,
                              enzyme_inducer=enzyme_inducer, amiodarone=amiodarone, cyp4f2_star3_copies=f2_copies,
