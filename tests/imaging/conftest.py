@@ -20,8 +20,8 @@ def test_images(data_dir) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def shipped_model():
-    from genmed.imaging.predictor import DEFAULT_MODEL_DIR, ImagingModel
+    from genmed.imaging.predictor import ImagingModel, default_model_dir
 
-    if not (DEFAULT_MODEL_DIR / "model.pt").exists():
+    if not (default_model_dir() / "model.pt").exists():
         pytest.skip("shipped imaging model not present (run `genmed imaging train --out ...`)")
     return ImagingModel.load()

@@ -6,6 +6,7 @@ Load once (``ImagingModel.load``), then predict many images in milliseconds each
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +18,15 @@ from genmed.core.errors import ModelNotFoundError
 from genmed.imaging.anomaly import OODGate, anomaly_scores, reconstruction
 from genmed.imaging.calibration import sigmoid
 from genmed.imaging.models import build
+from genmed.imaging.preprocess import INTENSITY, canonical_intensity
 
-DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "pneumoniamnist"
+SHIPPED_MODEL_DIR = Path(__file__).parent / "weights" / "pneumoniamnist"
+
+
+def default_model_dir() -> Path:
+    """``$GENMED_IMAGING_MODEL`` if set (a site's own model), else the model shipped in the package."""
+    env = os.environ.get("GENMED_IMAGING_MODEL")
+    return Path(env) if env else SHIPPED_MODEL_DIR
 
 
 @dataclass
@@ -63,11 +71,12 @@ class ImagingModel:
         self.anomaly_threshold = float(bundle["anomaly_threshold"])
         self.refer_band = tuple(float(v) for v in bundle["refer_band"])
         self.gate = OODGate.from_state(bundle["ood"])
+        self.intensity = bundle.get("preprocess", {}).get("intensity")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> ImagingModel:
         """Load ``model.pt`` from a directory or file (default: the bundle shipped in the package)."""
-        p = Path(path) if path else DEFAULT_MODEL_DIR
+        p = Path(path) if path else default_model_dir()
         file = p / "model.pt" if p.is_dir() else p
         if not file.exists():
             raise ModelNotFoundError(f"imaging model not found: {file}",
@@ -93,6 +102,8 @@ class ImagingModel:
     def predict(self, x: np.ndarray, batch: int = 256) -> BatchPrediction:
         """Predict images (N, 28, 28) float in [0, 1]."""
         x = np.asarray(x, dtype=np.float32)
+        if self.intensity == INTENSITY:
+            x = canonical_intensity(x)
         logits, emb = [], []
         for i in range(0, len(x), batch):
             xb = torch.from_numpy(x[i:i + batch]).unsqueeze(1)

@@ -24,6 +24,25 @@ class Prepared:
     crop: tuple[int, int, int, int]  # top, left, height, width in the original image
 
 
+INTENSITY = "robust-minmax-0.5-99.5"
+
+
+def canonical_intensity(x: np.ndarray, lo_pct: float = 0.5, hi_pct: float = 99.5) -> np.ndarray:
+    """Per-image robust min-max to [0, 1], quantised to 8 bits, for images (..., H, W).
+
+    Applied to training and to every input, it makes the model indifferent to exposure, bit depth and a
+    missing VOI window (a 16-bit PNG or windowless DICOM would otherwise look unlike the 8-bit training data
+    and be rejected by the OOD gate). Polarity (MONOCHROME1) and window clipping still matter.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    flat = x.reshape(*x.shape[:-2], -1)
+    lo = np.percentile(flat, lo_pct, axis=-1)[..., None, None]
+    hi = np.percentile(flat, hi_pct, axis=-1)[..., None, None]
+    span = np.where(hi - lo > 1e-6, hi - lo, 1.0)
+    out = np.where(hi - lo > 1e-6, np.clip((x - lo) / span, 0, 1), 0.0)
+    return (np.round(out * 255) / 255).astype(np.float32)
+
+
 def centre_crop(a: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     h, w = a.shape[:2]
     s = min(h, w)

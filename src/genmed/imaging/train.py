@@ -30,6 +30,7 @@ from genmed.imaging.anomaly import (
 from genmed.imaging.calibration import fit_temperature
 from genmed.imaging.medmnist import load_medmnist
 from genmed.imaging.models import ConvAutoencoder, SmallResNet
+from genmed.imaging.preprocess import INTENSITY, canonical_intensity
 
 log = get_logger("genmed.imaging.train")
 BUNDLE_FORMAT = "genmed-imaging-bundle/1"
@@ -77,7 +78,13 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    """uint8 images -> (N, 1, H, W) float in [0, 1] after the canonical intensity mapping used at inference."""
+    return torch.from_numpy(canonical_intensity(images.astype(np.float32) / 255.0)).unsqueeze(1)
+
+
+def augment_canonical(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """:func:`augment`, then the same robust min-max every inference input gets."""
+    return torch.from_numpy(canonical_intensity(augment(x, gen).squeeze(1).numpy())).unsqueeze(1)
 
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, seed: int,
@@ -95,7 +102,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, seed: i
         total = 0.0
         for i in range(0, len(x), cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
-            xb = augment(x[idx], gen).contiguous(memory_format=torch.channels_last)
+            xb = augment_canonical(x[idx], gen).contiguous(memory_format=torch.channels_last)
             loss = F.binary_cross_entropy_with_logits(model(xb), yf[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -120,7 +127,7 @@ def train_autoencoder(x: torch.Tensor, cfg: TrainConfig, seed: int) -> ConvAutoe
         ae.train()
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), 64):
-            xb = augment(x[perm[i:i + 64]], gen)
+            xb = augment_canonical(x[perm[i:i + 64]], gen)
             loss = F.mse_loss(ae(xb), xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -150,7 +157,7 @@ def train_bundle(cfg: TrainConfig, out: Path, progress: Callable[[str], None] | 
     """Train everything, write ``out/model.pt`` and ``out/model.json``; returns the model card."""
     torch.set_num_threads(cfg.threads)
     say = progress or (lambda msg: log.info(msg))
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     train = load_medmnist(cfg.dataset, "train", limit=cfg.limit)
     val = load_medmnist(cfg.dataset, "val")
     xtr, ytr = to_tensor(train.images), torch.from_numpy(train.labels)
@@ -196,6 +203,7 @@ def train_bundle(cfg: TrainConfig, out: Path, progress: Callable[[str], None] | 
         "temperature": temperature,
         "anomaly_threshold": anomaly_threshold,
         "refer_band": list(cfg.refer_band),
+        "preprocess": {"intensity": INTENSITY, "size": 28},
         "ood": gate.to_state(),
         "train_config": json.loads(json.dumps(cfg_dict)),
     }
@@ -207,6 +215,7 @@ def train_bundle(cfg: TrainConfig, out: Path, progress: Callable[[str], None] | 
     from genmed.imaging.evaluate import evaluate_bundle
 
     timings["total_train"] = round(time.perf_counter() - t0, 1)
+    timings["total_train_cpu"] = round(time.process_time() - cpu0, 1)
     metrics = {split: evaluate_bundle(out / "model.pt", split=split, dataset=cfg.dataset).summary()
                for split in ("val", "test")}
     from genmed.core.provenance import package_versions
