@@ -347,13 +347,18 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
         return base
     best = cands[0].score
     top = [c for c in cands if c.score == best]
-    if len(top) > 1 and not base.phased and d.unphased_priorities:
-        names = frozenset(c.name for c in top)
-        for lst, pick in d.unphased_priorities:
-            if names == lst:
-                warnings.append(f"unphased ambiguity {' | '.join(sorted(lst))} resolved to {pick} "
-                                "(PharmCAT/CPIC priority rule)")
-                top = [c for c in top if c.name == pick]
-                break
+    if not base.effectively_phased and d.unphased_priorities:
+        # CPIC/PharmCAT priority rules (e.g. NAT2): when the unphased genotype is explained by exactly the listed
+        # diplotypes (all viable ones, or the top-scoring ones), report the listed pick.
+        viable = frozenset(c.name for c in cands)
+        tops = frozenset(c.name for c in top)
+        hits = [(lst, pick) for lst, pick in d.unphased_priorities if lst in (viable, tops)]
+        if not hits:  # extra candidates created by missing positions: a single listed set contained in them
+            hits = [(lst, pick) for lst, pick in d.unphased_priorities if lst <= viable]
+        if len(hits) == 1:
+            lst, pick = hits[0]
+            warnings.append(f"unphased ambiguity {' | '.join(sorted(lst))} resolved to {pick} "
+                            "(PharmCAT/CPIC priority rule)")
+            top = [c for c in cands if c.name == pick]
     base.top = top if top_only else cands
     return base
