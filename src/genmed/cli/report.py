@@ -11,6 +11,11 @@ from genmed.cli._common import emit
 app = typer.Typer(help="Render saved results (plans) as HTML/PDF/FHIR.", no_args_is_help=True)
 
 
+@app.callback()
+def _group() -> None:
+    """Render saved results (plans) as HTML/PDF/FHIR."""
+
+
 @app.command("plan")
 def plan_cmd(
     plan_json: Path = typer.Argument(..., help="A plan.json, or a plan run folder holding one."),
