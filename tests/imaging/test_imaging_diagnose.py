@@ -114,3 +114,14 @@ def test_latency_under_300ms(tmp_path, shipped_model, test_images):
         diagnose(path, model=shipped_model, out=tmp_path / f"o{i}")
         times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.3
+
+
+def test_fhir_observation_validates(tmp_path, shipped_model, test_images):
+    from fhir.resources.R4B.observation import Observation
+
+    d = diagnose(save_png(test_images[0][0], tmp_path / "c.png"), model=shipped_model, saliency=False)
+    obs = Observation.model_validate(d.to_fhir_observation("Patient/pt-1"))
+    assert float(obs.valueQuantity.value) == d.probability and obs.status == "preliminary"
+    rejected = diagnose(pydicom_file("CT_small.dcm"), model=shipped_model, saliency=False)
+    obs2 = Observation.model_validate(rejected.to_fhir_observation())
+    assert obs2.valueQuantity is None and obs2.dataAbsentReason.coding[0].code == "not-applicable"

@@ -58,6 +58,44 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_fhir_observation(self, patient_reference: str | None = None) -> dict[str, Any]:
+        """FHIR R4 Observation (status ``preliminary``: a machine read awaiting a clinician).
+
+        Value = calibrated probability (UCUM "1"); components carry the interval and anomaly score; a rejected
+        image has ``dataAbsentReason = not-applicable`` and the reasons in ``note``.
+        """
+        def qty(v: float) -> dict[str, Any]:
+            return {"value": v, "unit": "probability", "system": "http://unitsofmeasure.org", "code": "1"}
+
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "status": "preliminary",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "imaging", "display": "Imaging"}]}],
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "233604007", "display": "Pneumonia"}],
+                     "text": "Probability of pneumonia on chest X-ray (genmed imaging model)"},
+            "method": {"text": f"{self.model.get('name')} (sha256 {str(self.model.get('weights_sha256'))[:12]}); "
+                               f"{self.interval_method}"},
+            "interpretation": [{"text": self.finding + (" - refer for human read" if self.refer else "")}],
+            "note": [{"text": r} for r in (self.ood_reasons + self.reasons)] or None,
+        }
+        if patient_reference:
+            obs["subject"] = {"reference": patient_reference}
+        if self.probability is None:
+            obs["dataAbsentReason"] = {"coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "not-applicable"}],
+                "text": "image rejected: not like a chest X-ray"}
+        else:
+            obs["valueQuantity"] = qty(self.probability)
+            lo, hi = self.interval or (self.probability, self.probability)
+            obs["component"] = [
+                {"code": {"text": "probability interval lower bound"}, "valueQuantity": qty(lo)},
+                {"code": {"text": "probability interval upper bound"}, "valueQuantity": qty(hi)},
+                {"code": {"text": "anomaly score (normal-anatomy autoencoder)"},
+                 "valueQuantity": {"value": self.anomaly_score}},
+            ]
+        return {k: v for k, v in obs.items() if v is not None}
+
     def summary(self) -> str:
         if self.probability is None:
             return f"{self.finding}: image rejected ({'; '.join(self.ood_reasons)})"
