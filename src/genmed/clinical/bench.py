@@ -118,8 +118,10 @@ def markdown(results: dict[str, Any]) -> str:
         if ours and theirs:
             b_o, b_t = min(ours, key=lambda r: r["pehe"]), min(theirs, key=lambda r: r["pehe"])
             gap = b_o["pehe"] - b_t["pehe"]
+            noise = max(b_o["pehe_sd"], b_t["pehe_sd"])
             verdict = (f"Best of ours: {b_o['learner']} {b_o['pehe']:.1f}; best baseline: {b_t['learner']} "
-                       f"{b_t['pehe']:.1f} ({'ours better by' if gap <= 0 else 'gap'} {abs(gap):.1f} days).")
+                       f"{b_t['pehe']:.1f} ({'ours better by' if gap <= 0 else 'gap'} {abs(gap):.1f} days"
+                       + ("; within the spread across simulations, i.e. a tie" if abs(gap) < noise else "") + ").")
         parts.append(
             f"Semi-synthetic heterogeneity ({pe['trial']} real covariates, Weibull PH outcomes with a known non-linear "
             f"treatment log-HR, {setting}; RMST horizon {pe['horizon']:g} days; {len(pe['seeds'])} simulations x "
