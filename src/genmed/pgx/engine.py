@@ -179,91 +179,114 @@ def gene_call_from_match(m: MatchResult) -> GeneCall:
 
 # --------------------------------------------------------------------------------------------------- DPYD
 def _dpyd_call(m: MatchResult, calls: dict[tuple[str, int], SampleCall]) -> GeneCall:
-    """CPIC DPYD: activity score from the two lowest-function variants when phase is unknown; HapB3 needs its sites."""
+    """CPIC DPYD calling, following PharmCAT's DPYD rules.
+
+    * Each DPYD named allele is one variant (HapB3 is two: the causal intronic c.1129-5923C>G and the exonic
+      c.1236G>A in linkage with it). Intronic without exonic is the allele "c.1129-5923C>G"; exonic without
+      intronic is not HapB3 (warning); exonic with the intronic site missing is called HapB3 (warning).
+    * Phased (or at most one heterozygous site): each strand's value is its lowest-function variant, strands with
+      several variants are reported as combinations ``[A+B]``.
+    * Unphased with several variants: the activity score comes from the two lowest-function variant copies
+      (CPIC); all variants present are listed.
+    """
     d = gene_definition("DPYD")
     base = gene_call_from_match(m)
-    by_rsid = {loc.rsid: loc for loc in d.loci}
+    if base.reason and (base.reason.startswith("required") or base.reason.startswith("no data")):
+        return base
     missing_pos = {loc.pos for loc in m.missing}
-    intr, exo = by_rsid.get(DPYD_HAPB3_INTRONIC), by_rsid.get(DPYD_HAPB3_EXONIC)
-
-    def alt_copies(loc) -> int | None:
-        if loc is None or loc.pos in missing_pos:
-            return None
-        if loc.pos in m.assumed_reference:
-            return 0
-        c = calls.get((d.chrom, loc.pos))
-        if c is None or c.is_missing:
-            return None
-        return sum(1 for a in c.alleles if a is not None and a != loc.ref)
-
-    ci, ce = alt_copies(intr), alt_copies(exo)
-    hapb3 = 0
-    if ci is None and ce:
-        base.status, base.diplotypes = "not_called", []
-        base.reason = ("HapB3 undetermined: c.1236G>A (rs56038477) is present but c.1129-5923C>G (rs75017182) "
-                       "is missing; HapB3 needs both sites")
-        return base
-    if ci:
-        hapb3 = ci
-        if ce is not None and ce != ci:
-            base.warnings.append("HapB3: c.1129-5923C>G and c.1236G>A disagree; called from the causal intronic "
-                                 "c.1129-5923C>G")
-        elif ce is None:
-            base.warnings.append("HapB3 called from c.1129-5923C>G alone (c.1236G>A missing)")
-    elif ce:
-        base.warnings.append("c.1236G>A without c.1129-5923C>G: not HapB3 (treated as reference, as PharmCAT does)")
-
-    if base.status == "called" and (m.effectively_phased or m.homozygous) and not (ce and not ci):
-        return base
-    if base.status == "not_called" and base.reason and base.reason.startswith("required"):
-        return base
-
-    # Least-function rule: list every non-reference allele copy present, score from the two lowest.
-    copies: list[str] = []
+    assumed = set(m.assumed_reference)
     ref_name = d.names[d.reference]
     hap_name = next((n for n in d.names if "HapB3" in n), None)
+    intronic_name = next((n for n in d.names if n.startswith("c.1129-5923C>G") and n != hap_name), None)
+    by_rsid = {loc.rsid: loc for loc in d.loci}
+    intr, exo = by_rsid.get(DPYD_HAPB3_INTRONIC), by_rsid.get(DPYD_HAPB3_EXONIC)
+
+    def alleles_at(loc) -> tuple[str, ...] | None:
+        if loc is None or loc.pos in missing_pos:
+            return None
+        if loc.pos in assumed:
+            return (loc.ref, loc.ref)
+        c = calls.get((d.chrom, loc.pos))
+        if c is None or c.is_missing or any(a is None for a in c.alleles):
+            return None
+        return c.alleles if len(c.alleles) == 2 else (c.alleles[0], c.alleles[0])
+
+    # single-variant alleles: (name, locus, alt)
+    singles = []
     for h, name in enumerate(d.names):
-        if h == d.reference or name == hap_name or name.startswith("c.1129-5923C>G"):
+        if h == d.reference or name in {hap_name, intronic_name}:
             continue
-        defined = [(i, a) for i, a in enumerate(d.seqs[h]) if a is not None]
-        n_copies = 2
-        for i, a in defined:
-            loc = d.loci[i]
-            c = alt_copies(loc)
-            if c is None:
-                n_copies = 0
-                break
-            call = calls.get((d.chrom, loc.pos))
-            have = 0 if call is None else sum(1 for x in call.alleles if x == a)
-            n_copies = min(n_copies, have)
-        copies += [name] * n_copies
-    intronic_only = next((n for n in d.names if n.startswith("c.1129-5923C>G") and n != hap_name), None)
-    if hap_name and hapb3:
-        both = min(hapb3, ce) if ce is not None else hapb3
-        copies += [hap_name] * both
-        if intronic_only:
-            copies += [intronic_only] * (hapb3 - both)
-    if not copies:
-        if base.status != "called":
-            base.diplotypes = [describe_diplotype("DPYD", [ref_name, ref_name])]
-            base.status = "called"
-        return _finish(base)
+        defined = [(i, a) for i, a in enumerate(d.seqs[h]) if a is not None and a != d.loci[i].ref]
+        if len(defined) == 1:
+            singles.append((name, d.loci[defined[0][0]], defined[0][1]))
+    ai, ae = alleles_at(intr), alleles_at(exo)
+    warnings = base.warnings
+    phased = m.effectively_phased
+
+    def hapb3_on(strands: list[int]) -> list[str]:
+        """HapB3 / intronic-only names for the given strand indexes (0/1)."""
+        out = []
+        for k in strands:
+            i_alt = None if ai is None else ai[k] != intr.ref
+            e_alt = None if ae is None else ae[k] != exo.ref
+            if i_alt:
+                out.append(hap_name if e_alt else intronic_name)
+            elif i_alt is None and e_alt:
+                out.append(hap_name)
+        return out
+
+    if ae is not None and any(a != exo.ref for a in ae):
+        if ai is None:
+            warnings.append("HapB3 inferred from c.1236G>A alone: c.1129-5923C>G (rs75017182) is missing "
+                            "(pcat-dpyd-hapB3-exonic-only)")
+        elif sum(a != exo.ref for a in ae) > sum(a != intr.ref for a in ai):
+            warnings.append("c.1236G>A without c.1129-5923C>G on a chromosome: not HapB3 "
+                            "(pcat-dpyd-hapB3-intronic-mismatch-exonic)")
+
+    strand_vars: list[list[str]] = [[], []]
+    for name, loc, alt in singles:
+        al = alleles_at(loc)
+        if al is None:
+            continue
+        for k in (0, 1):
+            if al[k] == alt:
+                strand_vars[k].append(name)
+    for k in (0, 1):
+        strand_vars[k] += [x for x in hapb3_on([k]) if x]
+    copies = strand_vars[0] + strand_vars[1]
 
     def act(n: str) -> float:
         v = _haplotype_info("DPYD", n).activity_value
         return float(v) if v not in (None, "n/a") else 1.0
 
-    copies.sort(key=lambda n: (act(n), natural_key(n)))
-    lowest = (copies + [ref_name, ref_name])[:2]
-    dip = describe_diplotype("DPYD", sorted(lowest, key=natural_key))
+    def order(names: list[str]) -> list[str]:
+        return sorted(names, key=lambda n: (act(n), natural_key(n)))
+
+    base.extra["dpyd_variants_present"] = sorted(copies, key=natural_key)
+    base.status, base.reason = "called", None
+    if phased:
+        labels, lows = [], []
+        for k in (0, 1):
+            v = order(strand_vars[k])
+            lows.append(v[0] if v else ref_name)
+            vs = sorted(strand_vars[k], key=natural_key)
+            labels.append(ref_name if not vs else vs[0] if len(vs) == 1 else "[" + "+".join(vs) + "]")
+        pair = sorted(zip(labels, lows, strict=True), key=lambda x: natural_key(x[0]))
+        dip = describe_diplotype("DPYD", sorted(lows, key=natural_key))
+        dip.name = "/".join(lab for lab, _ in pair)
+        dip.score = m.top[0].score if m.top and m.top[0].name == dip.name else None
+        if any(lab.startswith("[") for lab, _ in pair):
+            dip.frequency_note = "lookup from the lowest-function variant on each chromosome"
+            warnings.append(f"combination on one chromosome; lookup diplotype {'/'.join(sorted(lows))}")
+        base.diplotypes = [dip]
+        return _finish(base)
+    low2 = (order(copies) + [ref_name, ref_name])[:2]
+    dip = describe_diplotype("DPYD", sorted(low2, key=natural_key))
+    dip.frequency_note = "phase unknown: lookup from the two lowest-function variants"
     base.diplotypes = [dip]
-    base.status = "called"
-    base.reason = None
-    if len(copies) > 2 or not m.effectively_phased:
-        base.extra["dpyd_variants_present"] = copies
-        base.warnings.append("phase unknown: activity score from the two lowest-function DPYD variants "
-                             f"({', '.join(lowest)}) among {', '.join(copies)} (CPIC DPYD 2017/2024 rule)")
-        dip.frequency_note = "lookup diplotype from the two lowest-function variants"
+    if len(copies) > 2 or len(set(copies)) > 1:
+        warnings.append("phase unknown: activity score from the two lowest-function DPYD variants "
+                        f"({', '.join(low2)}) among {', '.join(sorted(copies, key=natural_key))} (CPIC DPYD rule)")
     return _finish(base)
 
 
