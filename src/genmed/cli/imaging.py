@@ -48,7 +48,8 @@ def diagnose(
     model: Path = typer.Option(None, help="Model folder or model.pt (default: the shipped model)."),
     out: Path = typer.Option(None, help="Output folder (diagnosis.json + saliency PNGs); default runs/."),
     frame: int = typer.Option(None, help="Frame/slice to read from a multi-frame image or volume."),
-    saliency: bool = typer.Option(True, help="Write Grad-CAM, integrated-gradients and anomaly-map PNGs."),
+    saliency: bool = typer.Option(True, help="Write Grad-CAM and anomaly-map PNGs."),
+    ig: bool = typer.Option(False, "--integrated-gradients", help="Also write an integrated-gradients PNG (slower)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Calibrated probability of pneumonia with interval, anomaly score, OOD check and saliency maps."""
@@ -64,9 +65,9 @@ def diagnose(
     img = load_image(image)
     prepare(img, frame=frame)
     loaded = ImagingModel.load(model)
-    config = {"model": str(loaded.path), "frame": frame, "saliency": saliency}
+    config = {"model": str(loaded.path), "frame": frame, "saliency": saliency, "integrated_gradients": ig}
     with run_directory("imaging-diagnose", out=out, config=config, subject=img.metadata.get("patient")) as run:
-        d = diagnose_image(img, loaded, Path(run.path), frame=frame, saliency=saliency)
+        d = diagnose_image(img, loaded, Path(run.path), frame=frame, saliency=saliency, integrated_gradients=ig)
         (run.file("diagnosis.json")).write_text(json.dumps(d.to_dict(), indent=2, default=str))
         run.outputs += [Path(p).name for p in d.saliency.values()]
         run.summary.update({"finding": d.finding, "probability": d.probability, "ood": d.ood,

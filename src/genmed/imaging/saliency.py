@@ -70,8 +70,9 @@ def overlay_png(base: np.ndarray, heat: np.ndarray, path: str | Path, size: int 
     """Blend a heat map over the greyscale presentation image and write a ``size``-pixel square PNG."""
     from PIL import Image
 
-    base_im = Image.fromarray((np.clip(base, 0, 1) * 255).astype(np.uint8), mode="L").resize(
-        (size, size), Image.Resampling.BILINEAR)
+    base_im = Image.fromarray((np.clip(base, 0, 1) * 255).astype(np.uint8), mode="L")
+    if base_im.size != (size, size):
+        base_im = base_im.resize((size, size), Image.Resampling.BILINEAR)
     heat_im = Image.fromarray(np.ascontiguousarray(heat, dtype=np.float32), mode="F").resize(
         (size, size), Image.Resampling.BILINEAR)
     h = np.clip(np.asarray(heat_im), 0, 1)
