@@ -45,6 +45,18 @@ class CodeMap:
         n = name.strip().lower()
         return n if n in self.drugs else None
 
+    def drug_in_text(self, text: str | None) -> str | None:
+        """A supported drug named as a whole word in free text ("clopidogrel 75 MG Oral Tablet"); the longest
+        name wins (so "tenofovir alafenamide" beats a shorter match). For product-level codes (RxNorm SCD/SBD)
+        outside the ingredient map."""
+        if not text:
+            return None
+        import re
+
+        low = text.lower()
+        hits = [d for d in self.drugs if re.search(rf"(?<![a-z]){re.escape(d)}(?![a-z])", low)]
+        return max(hits, key=len) if hits else None
+
     def condition(self, codes: list[Code]) -> str | None:
         for c in codes:
             if c.system == SNOMED and c.code in self._cond_snomed:

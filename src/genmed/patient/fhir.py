@@ -91,6 +91,7 @@ class _Reader:
         self.strict = strict
         self.issues: list[Issue] = []
         self.cmap = code_map()
+        self.unknown_obs: Counter[str] = Counter()
 
     def issue(self, severity: str, where: str, message: str) -> None:
         self.issues.append(Issue(severity=severity, where=where, message=message))
@@ -201,7 +202,10 @@ def read_fhir_bundle(path: str | Path, *, strict: bool = False, data: dict[str, 
             _allergy(r, model, where, patient)
         elif rt in ("DocumentReference", "Media"):
             _attachment(r, model, where, patient, path.parent)
-    patient.issues = r.issues
+    for codes, n in sorted(r.unknown_obs.items()):
+        r.issue("warning", "Bundle.entry[].resource.code (Observation)",
+                f"unknown observation code {codes} ({n} observation{'s' if n > 1 else ''}); kept, not used")
+    patient.issues = patient.issues + r.issues
     log.info("read FHIR bundle for %s: %d conditions, %d medications, %d observations, %d issues", patient.pseudonym,
              len(patient.conditions), len(patient.medications), len(patient.observations), len(patient.issues))
     return patient
@@ -309,8 +313,12 @@ def _medication(r: _Reader, m: Any, where: str, patient: Patient, index: dict[st
     codes = _codes(cc)
     key = r.cmap.drug(codes)
     text = cc.text if cc is not None else None
-    if key is None and text:
-        key = r.cmap.drug_by_name(text)
+    if key is None:
+        named = r.cmap.drug_in_text(" ".join(filter(None, [text, *(c.display or "" for c in codes)])))
+        if named:
+            key = named
+            r.issue("info", f"{where}.resource.medication", f"drug code(s) {', '.join(map(str, codes)) or '(none)'} "
+                    f"not in genmed's ingredient map; identified as {named!r} from its name")
     dose = None
     dosages = m.dosage if rt == "MedicationStatement" else m.dosageInstruction
     if dosages:
@@ -357,8 +365,7 @@ def _observation(r: _Reader, m: Any, where: str, patient: Patient) -> None:
     key = r.cmap.observation(codes)
     value, unit = _value(m)
     if key is None:
-        r.issue("warning", f"{where}.resource.code", f"unknown observation code(s) {', '.join(map(str, codes)) or '(none)'}; "
-                "kept, not used")
+        r.unknown_obs[", ".join(map(str, codes)) or "(uncoded)"] += 1
         patient.observations.append(Observation(key=None, codes=codes, value=value, unit=unit,
                                                 effective=_date(m.effectiveDateTime), source_id=f"Observation/{m.id}" if m.id else None))
         return
@@ -409,7 +416,8 @@ def _genotype(r: _Reader, m: Any, where: str, patient: Patient, codes: list[Code
 
 def _allergy(r: _Reader, m: Any, where: str, patient: Patient) -> None:
     codes = _codes(m.code)
-    key = r.cmap.drug(codes) or (r.cmap.drug_by_name(m.code.text) if m.code and m.code.text else None)
+    key = r.cmap.drug(codes) or r.cmap.drug_in_text(" ".join(filter(None, [m.code.text if m.code else None,
+                                                                             *(c.display or "" for c in codes)])))
     reaction = None
     if m.reaction:
         man = m.reaction[0].manifestation or []
