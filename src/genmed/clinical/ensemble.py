@@ -164,7 +164,11 @@ def train_cox_ensemble(trial: str, *, n_bootstrap: int = 200, seed: int = 0, alp
             cv = cross_validate(data, "cox-interaction", folds=cv_folds, seed=seed,
                                 params={"alpha": alpha, "alpha_interaction": a})
             selection[str(a)] = cv.summary()
-        alpha_interaction = float(max(selection, key=lambda k: selection[k]["c_index"]))
+        # one-standard-error rule: the strongest penalty whose CV C-index is within 1 SE of the best (stabler
+        # individual effects when the data cannot tell the penalties apart)
+        best = max(selection.values(), key=lambda r: r["c_index"])
+        se = best["c_index_sd"] / np.sqrt(cv_folds)
+        alpha_interaction = max(float(k) for k, r in selection.items() if r["c_index"] >= best["c_index"] - se)
     cv = cross_validate(data, "cox-interaction", folds=cv_folds, seed=seed,
                         params={"alpha": alpha, "alpha_interaction": alpha_interaction})
     base = CoxInteraction(alpha=alpha, alpha_interaction=alpha_interaction)

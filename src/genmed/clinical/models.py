@@ -102,7 +102,7 @@ def _arm_design(Z: np.ndarray, arm: np.ndarray, n_arms: int, interactions: bool)
 class _CoxBase(ResponseModel):
     interactions: ClassVar[bool] = False
 
-    def __init__(self, seed: int = 0, alpha: float = 0.1, alpha_interaction: float = 10.0, **params: Any):
+    def __init__(self, seed: int = 0, alpha: float = 0.1, alpha_interaction: float = 100.0, **params: Any):
         super().__init__(seed=seed, alpha=alpha, alpha_interaction=alpha_interaction, **params)
         self.alpha = alpha
         self.alpha_interaction = alpha_interaction

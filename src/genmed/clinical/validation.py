@@ -45,7 +45,8 @@ class ValidationReport:
 
     def markdown(self) -> str:
         u = self.time_unit
-        lines = [f"**{self.trial}** (horizon {self.horizon:g} {u}; 5-fold CV, seed 0)", "",
+        lines = [f"**{self.trial}** (horizon {self.horizon:g} {u}; 5-fold CV, seed 0; selected = highest mean "
+                 "C-index, differences smaller than the fold SD are not meaningful)", "",
                  "| model | C-index (CV) | integrated Brier (CV) |", "|---|---|---|"]
         for r in self.cv:
             star = " **(selected)**" if r["model"] == self.best_model else ""
@@ -111,8 +112,9 @@ def validate_trial(trial: str, *, candidates: list[str] | None = None, folds: in
         for r in reproduced:
             overlap = r.ci[0] <= primary.ci[1] and primary.ci[0] <= r.ci[1]
             same_dir = (r.hr < 1) == (primary.estimate < 1)
+            kind = "reference" if primary.note.startswith("reference") else "published"
             verdict.append(
-                f"{r.label}: HR {r.hr:.2f} ({r.ci[0]:.2f}-{r.ci[1]:.2f}) vs published {primary.estimate:.2f} "
+                f"{r.label}: HR {r.hr:.2f} ({r.ci[0]:.2f}-{r.ci[1]:.2f}) vs {kind} {primary.estimate:.2f} "
                 f"({primary.ci[0]:.2f}-{primary.ci[1]:.2f}): difference {r.hr - primary.estimate:+.2f}, "
                 f"{'same direction' if same_dir else 'OPPOSITE direction'}, CIs {'overlap' if overlap else 'DO NOT overlap'}")
     else:
