@@ -78,7 +78,9 @@ def overlay_png(base: np.ndarray, heat: np.ndarray, path: str | Path, size: int 
     h = np.clip(np.asarray(heat_im), 0, 1)
     grey = np.repeat(np.asarray(base_im, dtype=np.float64)[..., None], 3, axis=2)
     colour = colourise(h).astype(np.float64)
-    a = (alpha * h)[..., None] / max(h.max(), 1e-8) if h.max() > 0 else np.zeros_like(h)[..., None]
+    # heat below 20% of the maximum stays transparent so the anatomy remains readable
+    hn = h / h.max() if h.max() > 0 else h
+    a = (alpha * np.clip((hn - 0.2) / 0.8, 0, 1))[..., None]
     rgb = ((1 - a) * grey + a * colour).astype(np.uint8)
     if title_bar is not None:
         rgb[:4] = np.array(title_bar, dtype=np.uint8)
