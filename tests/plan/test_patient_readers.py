@@ -236,3 +236,6 @@ def test_deidentified_copy_drops_safe_harbor_identifiers():
     for value in p.identity.values() + [p.vcf_sample, "2026-10-14", str(p.vcf.parent)]:
         assert value not in dumped
     assert d.age == 60 and _codes(d.conditions) == _codes(p.conditions)
+    acs = read_patient(example_dir(EX)).deidentified()
+    stent = next(c for c in acs.conditions if c.key == "pci")
+    assert "2026-11-11" not in stent.text and "[DATE]" in stent.text  # dates in free text too

@@ -58,6 +58,7 @@ def test_acs_cyp2c19_pm_with_warfarin(example_plans):
     adv = _primary(clop.pgx)
     assert adv.population and "ACS" in adv.population and CPIC_CLOPIDOGREL_PM_ACS in adv.text
     assert clop.status == "avoid" and any(f.code == "conflict" for f in clop.flags)
+    assert {a.population for a in clop.pgx if a.source == "CPIC"} == {"CVI ACS PCI"}  # not "non-ACS non-PCI"
     pras = plan.option("prasugrel")
     assert pras.status == "avoid" and any(f.code == "contraindication" and "transient" in f.message.lower()
                                           for f in pras.flags)

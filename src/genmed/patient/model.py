@@ -187,4 +187,19 @@ class Patient(BaseModel):
             c.onset = None
         for o in out.observations:
             o.effective = None
+        # free text can hold dates, phone numbers or the names the reader registered: scrub it the way logs are
+        from genmed.core.logging import scrub
+
+        for item in (*out.conditions, *out.medications, *out.observations, *out.allergies, *out.genotypes):
+            if item.text:
+                item.text = scrub(item.text)
+        for m in out.medications:
+            m.dose = scrub(m.dose) if m.dose else m.dose
+        for a in out.allergies:
+            a.reaction = scrub(a.reaction) if a.reaction else a.reaction
+        for o in out.observations:
+            if isinstance(o.value, str):
+                o.value = scrub(o.value)
+        for i in out.issues:
+            i.message = scrub(i.message)
         return out

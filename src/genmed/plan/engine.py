@@ -123,7 +123,8 @@ class _Ctx:
         rows = [_advice_from(r) for r in recs]
         cpic = [r for r in rows if r.source == "CPIC"]
         if population and len({r.population for r in cpic}) > 1:
-            fit = [r for r in cpic if r.population and all(t.lower() in r.population.lower() for t in population)]
+            fit = [r for r in cpic if r.population and all(
+                re.search(rf"(?<![\w-]){re.escape(t)}(?!\w)", r.population, re.I) for t in population)]
             if fit:
                 rows = fit + [r for r in rows if r.source != "CPIC"]
         rows.sort(key=lambda r: (r.source != "CPIC", r.action == "no-recommendation"))
