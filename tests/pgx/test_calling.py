@@ -147,3 +147,17 @@ def test_exhaustive_sample_zero_failures():
         t = run_gene(gene, sample=150, seed=1)
         assert t.failures == 0, (gene, t.failed_examples)
         assert t.phased_top == t.phased_cases
+
+
+def test_mt_rnr1_from_chrM_and_research_cyp2d6(tmp_path, example):
+    recs = [_rec("chrM", 1555, "A", "G", "1"), _rec("chrM", 827, "A", "G", "0")]
+    res = call_vcf(_vcf(tmp_path, recs))
+    mt = res.genes["MT-RNR1"]
+    assert mt.status == "called" and mt.diplotype == "m.1555A>G"
+    assert mt.phenotype.startswith("Increased risk") and mt.missing_positions
+    from genmed.pgx import recommend
+
+    amik = [r for r in recommend(res, ["amikacin"]) if r.source == "CPIC"][0]
+    assert amik.status == "recommendation" and "avoid" in amik.recommendation.lower()
+    r2 = call_vcf(example / "pharmcat.example.vcf", research_cyp2d6=True).genes["CYP2D6"]
+    assert r2.extra.get("research") and "RESEARCH ONLY" in r2.warnings[0]

@@ -42,6 +42,8 @@ def call_cmd(
     outside_calls: Path = typer.Option(None, "--outside-calls", help="PharmCAT outside-call TSV (CYP2D6, HLA...)."),
     assume_ref: bool = typer.Option(False, "--assume-ref", help="Treat positions absent from the VCF as reference."),
     build: str = typer.Option("GRCh38", "--build", help="GRCh38 or GRCh37."),
+    research_cyp2d6: bool = typer.Option(False, "--research-cyp2d6",
+                                         help="SNV-only CYP2D6 call from the VCF (research use; misses *5/CNVs)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Call the 19 PharmCAT genes (+ outside calls) and write calls.json / calls.tsv / report.html."""
@@ -57,12 +59,12 @@ def call_cmd(
                 raise InputError(f"VCF has {len(hdr.samples)} samples", source=str(vcf),
                                  hint="pass --sample ID or --all-samples")
         results = call_vcf_samples(vcf, samples=sample or None, outside_calls=outside_calls, assume_ref=assume_ref,
-                                   build=build)
+                                   build=build, research_cyp2d6=research_cyp2d6)
     except GenmedError as exc:
         fail(exc)
     # Everything computed: only now write files (nothing half-written on bad input).
     config = {"vcf": str(vcf), "samples": sample, "all_samples": all_samples, "outside_calls": str(outside_calls or ""),
-              "assume_ref": assume_ref, "build": build}
+              "assume_ref": assume_ref, "build": build, "research_cyp2d6": research_cyp2d6}
     with run_directory("pgx-call", out=out, config=config) as run:
         docs = [r.to_dict() for r in results]
         payload = docs[0] if len(docs) == 1 else {"results": docs}

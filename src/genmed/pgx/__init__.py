@@ -41,16 +41,21 @@ __all__ = [
 
 def call_vcf_samples(vcf_path: str | Path, *, samples: list[str] | None = None,
                      outside_calls: str | Path | None = None, assume_ref: bool = False,
-                     build: str = "GRCh38") -> list[PgxResult]:
+                     build: str = "GRCh38", research_cyp2d6: bool = False) -> list[PgxResult]:
     """Call every (or the listed) sample of a VCF."""
     from genmed.pgx.engine import call_vcf_all
 
-    return call_vcf_all(vcf_path, samples=samples, outside_calls=outside_calls, assume_ref=assume_ref, build=build)
+    return call_vcf_all(vcf_path, samples=samples, outside_calls=outside_calls, assume_ref=assume_ref, build=build,
+                        research_cyp2d6=research_cyp2d6)
 
 
 def call_vcf(vcf_path: str | Path, *, sample: str | None = None, outside_calls: str | Path | None = None,
-             assume_ref: bool = False, build: str = "GRCh38") -> PgxResult:
-    """Call the PharmCAT genes for one sample; a multi-sample VCF needs ``sample``."""
+             assume_ref: bool = False, build: str = "GRCh38", research_cyp2d6: bool = False) -> PgxResult:
+    """Call the PharmCAT genes for one sample; a multi-sample VCF needs ``sample``.
+
+    Also returns MT-RNR1 from chrM records (when present) and explicit ``not_called`` entries for CYP2D6/HLA-A/
+    HLA-B without an outside call; ``research_cyp2d6`` adds an SNV-only CYP2D6 call flagged research-only.
+    """
     from genmed.pgx.vcf import read_vcf
 
     if sample is None:
@@ -60,7 +65,7 @@ def call_vcf(vcf_path: str | Path, *, sample: str | None = None, outside_calls: 
             raise InputError(f"VCF has {len(data.samples)} samples; choose one", source=str(vcf_path),
                              hint=f"pass sample= one of {', '.join(data.samples[:10])}")
     res = call_vcf_samples(vcf_path, samples=[sample] if sample else None, outside_calls=outside_calls,
-                           assume_ref=assume_ref, build=build)
+                           assume_ref=assume_ref, build=build, research_cyp2d6=research_cyp2d6)
     return res[0]
 
 

@@ -170,7 +170,12 @@ def gene_call_from_match(m: MatchResult) -> GeneCall:
                                                   else i + 1))
     call.status = "called" if len(m.top) == 1 else "ambiguous"
     if call.status == "ambiguous":
-        call.warnings.append(f"{len(m.top)} diplotypes fit equally well (unphased or missing data); all are listed")
+        call.warnings.append(f"{len(m.top)} diplotypes fit equally well (unphased or missing data); all are listed, "
+                             "in name order (the knowledge sources carry no population allele frequencies to rank "
+                             "them)")
+        phens = {d.phenotype for d in call.diplotypes}
+        if len(phens) > 1:
+            call.warnings.append("the candidates imply different phenotypes: phenotype is indeterminate")
     if m.missing:
         call.warnings.append(f"{len(m.missing)} defining position(s) missing (no-call); alleles defined only there "
                              "could not be assessed")
@@ -394,13 +399,70 @@ def _allele_known(gene: str, name: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------- API
+_MT_NAME = re.compile(r"m\.(\d+)([ACGT]+)>([ACGT]+)$")
+_MT_RANK = {"increased": 3, "uncertain": 2, "normal": 1}
+
+
+def mt_rnr1_positions() -> dict[int, tuple[str, str, str]]:
+    """MT-RNR1 variants named in the phenotype data: position -> (name, ref, alt) (rCRS = GRCh37/38 chrM)."""
+    out = {}
+    for name in (_phenotype_info("MT-RNR1") or {}).get("alleles", {}):
+        m = _MT_NAME.match(name)
+        if m:
+            out[int(m.group(1))] = (name, m.group(2), m.group(3))
+    return out
+
+
+def mt_rnr1_from_vcf(calls: dict[tuple[str, int], SampleCall]) -> GeneCall:
+    """Call MT-RNR1 from chrM records (PharmCAT needs an outside call for it). Heteroplasmy is flagged."""
+    call = GeneCall(gene="MT-RNR1", status="not_called", source={
+        "phenotypes": {"source": "PharmCAT gene phenotypes (CPIC)",
+                       "version": (_phenotype_info("MT-RNR1") or {}).get("version")},
+        "knowledge_version": load_knowledge()["version"], "method": "chrM VCF records (genmed; not in PharmCAT)"})
+    sites = mt_rnr1_positions()
+    seen, found = 0, []
+    for pos, (name, _ref, alt) in sorted(sites.items()):
+        c = calls.get(("M", pos))
+        if c is None or c.is_missing:
+            call.missing_positions.append({"position": pos, "rsid": None, "chrom": "M"})
+            continue
+        seen += 1
+        alts = [a for a in c.alleles if a is not None and a != c.ref]
+        if alt in alts:
+            found.append(name)
+            call.evidence.append({"position": pos, "call": c.raw_gt, "alleles": list(c.alleles)})
+            if len(set(c.alleles)) > 1:
+                call.warnings.append(f"{name}: heteroplasmic call {c.raw_gt}; risk may depend on heteroplasmy level")
+    if not seen:
+        call.reason = "no chrM records at MT-RNR1 positions (use an outside call)"
+        return call
+    if call.missing_positions:
+        call.warnings.append(f"{len(call.missing_positions)} MT-RNR1 positions missing (no-call)")
+    names = found or ["Reference"]
+    haps = [_haplotype_info("MT-RNR1", n) for n in names]
+    worst = max(haps, key=lambda h: _MT_RANK.get((h.function or "").split()[0].lower(), 0))
+    d = Diplotype(" + ".join(names), haps, phenotype=worst.function,
+                  lookup_key=(worst.function or "").lower() or None)
+    call.diplotypes, call.status, call.haploid = [d], "called", True
+    return _finish(call)
+
+
+_OUTSIDE_REASON = {
+    "CYP2D6": "CYP2D6 needs an outside call (copy number, deletions and hybrids are not visible in a VCF); "
+              "--research-cyp2d6 gives an SNV-only research call",
+    "HLA-A": "HLA-A needs HLA typing (outside call)",
+    "HLA-B": "HLA-B needs HLA typing (outside call)",
+}
+
+
 def call_sample_calls(calls: dict[tuple[str, int], SampleCall], *, sample: str, assume_ref: bool = False,
                       genes: tuple[str, ...] = VCF_GENES, outside: dict[str, dict[str, str]] | None = None,
                       outside_source: str = "", input_name: str | None = None, build: str = "GRCh38",
-                      warnings: list[str] | None = None) -> PgxResult:
+                      warnings: list[str] | None = None, research_cyp2d6: bool = False) -> PgxResult:
     kb = load_knowledge()
     result = PgxResult(sample=sample, genes={}, input=input_name, build=build, knowledge_version=kb["version"],
                        engine_version=ENGINE_VERSION, warnings=list(warnings or []))
+    outside = outside or {}
     for gene in genes:
         d = gene_definition(gene)
         m = match_gene(d, calls, assume_ref=assume_ref)
@@ -413,7 +475,19 @@ def call_sample_calls(calls: dict[tuple[str, int], SampleCall], *, sample: str, 
         if gene == "G6PD" and gc.haploid:
             result.sex = "male (hemizygous X calls)"
         result.genes[gene] = gc
-    for gene, rec in (outside or {}).items():
+    if "MT-RNR1" not in outside:
+        result.genes["MT-RNR1"] = mt_rnr1_from_vcf(calls)
+    if "CYP2D6" not in outside and research_cyp2d6:
+        gc = gene_call_from_match(match_gene(gene_definition("CYP2D6"), calls, assume_ref=assume_ref))
+        gc.warnings.insert(0, "RESEARCH ONLY: SNV-based CYP2D6 call; gene deletion (*5), duplications and "
+                              "CYP2D6/2D7 hybrids are not detected; do not use for prescribing")
+        gc.extra["research"] = True
+        result.genes["CYP2D6"] = gc
+    for gene, why in _OUTSIDE_REASON.items():
+        if gene not in outside and gene not in result.genes:
+            result.genes[gene] = GeneCall(gene=gene, status="not_called", reason=why,
+                                          source={"knowledge_version": kb["version"]})
+    for gene, rec in outside.items():
         if gene in result.genes:
             result.genes[gene].warnings.append("replaced by outside call")
             result.warnings.append(f"{gene}: outside call overrides the VCF-based call")
@@ -421,8 +495,11 @@ def call_sample_calls(calls: dict[tuple[str, int], SampleCall], *, sample: str, 
     return result
 
 
-def positions_of_interest(genes: tuple[str, ...] = VCF_GENES) -> set[tuple[str, int]]:
-    out = set()
+def positions_of_interest(genes: tuple[str, ...] = VCF_GENES, *, research_cyp2d6: bool = False
+                          ) -> set[tuple[str, int]]:
+    out = {("M", p) for p in mt_rnr1_positions()}
+    if research_cyp2d6:
+        genes = (*genes, "CYP2D6")
     for g in genes:
         d = gene_definition(g)
         out |= {(d.chrom, loc.pos) for loc in d.loci}
@@ -437,7 +514,7 @@ def lift_calls_to_grch38(calls: dict[tuple[str, int], SampleCall]) -> tuple[dict
     for chrom, m in lift.items():
         for p38, (p37, *_rest) in m.items():
             back[(chrom, int(p37))] = (chrom, int(p38))
-    out = {}
+    out = {key: c for key, c in calls.items() if key[0] == "M"}
     for key, c in calls.items():
         if key in back:
             new = back[key]
@@ -458,17 +535,20 @@ def check_build(vcf_build: str | None, requested: str, contigs: set[str], path: 
     if vcf_build and vcf_build != requested:
         raise InputError(f"VCF header says {vcf_build} but --build is {requested}", source=path,
                          hint=f"pass --build {vcf_build} (or fix the header)")
-    wanted = {c for c in ("1", "2", "4", "6", "7", "8", "10", "12", "13", "16", "19", "22", "X")}
+    wanted = {"1", "2", "4", "6", "7", "8", "10", "12", "13", "16", "19", "22", "X", "M"}
     if contigs and not (contigs & wanted):
         raise InputError(f"no record on a pharmacogene chromosome (contigs seen: {', '.join(sorted(contigs)[:8])})",
-                         source=path, hint="contig names must be 1..22/X or chr1..chr22/chrX")
+                         source=path, hint="contig names must be 1..22/X/MT or chr1..chr22/chrX/chrM")
 
 
 def call_vcf_all(vcf_path: str | Path, *, samples: list[str] | None = None, outside_calls: str | Path | None = None,
-                 assume_ref: bool = False, build: str = "GRCh38") -> list[PgxResult]:
+                 assume_ref: bool = False, build: str = "GRCh38", research_cyp2d6: bool = False) -> list[PgxResult]:
     path = str(vcf_path)
     outside = parse_outside_calls(outside_calls) if outside_calls else None
-    pos = positions_of_interest() if build == "GRCh38" else grch37_positions()
+    if build == "GRCh38":
+        pos = positions_of_interest(research_cyp2d6=research_cyp2d6)
+    else:
+        pos = grch37_positions() | {("M", p) for p in mt_rnr1_positions()}
     v = read_vcf(path, pos, samples=samples)
     check_build(v.build, build, v.contigs, path)
     results = []
@@ -480,5 +560,5 @@ def call_vcf_all(vcf_path: str | Path, *, samples: list[str] | None = None, outs
             warns += w
         results.append(call_sample_calls(calls, sample=s, assume_ref=assume_ref, outside=outside,
                                          outside_source=str(outside_calls or ""), input_name=Path(path).name,
-                                         build=build, warnings=warns))
+                                         build=build, warnings=warns, research_cyp2d6=research_cyp2d6))
     return results
