@@ -5,11 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from genmed.cli._common import emit
 
-app = typer.Typer(help="Personalized treatment plan: FHIR R4 record + VCF -> report.html/pdf, plan.json, careplan.json.",
-                  no_args_is_help=True)
+
+class _DefaultRun(TyperGroup):
+    """`genmed plan PATIENT ...` is `genmed plan run PATIENT ...` (the form the issue and README use)."""
+
+    def parse_args(self, ctx, args):
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(help="Personalized treatment plan: FHIR R4 record + VCF -> report.html/pdf, plan.json, careplan.json. "
+                  "`genmed plan PATIENT` is short for `genmed plan run PATIENT`.", no_args_is_help=True, cls=_DefaultRun)
 
 
 def _report(run, as_json: bool) -> None:
