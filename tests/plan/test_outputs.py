@@ -164,7 +164,8 @@ def test_cli_plan_run_json(tmp_path):
     assert RUNNER.invoke(app, ["examples"]).exit_code == 0
     # `genmed plan PATIENT` is short for `genmed plan run PATIENT`
     res = RUNNER.invoke(app, [str(example_dir("crc-dpyd")), "--out", str(tmp_path / "short"), "--format", "json"])
-    assert res.exit_code == 0, res.output and (tmp_path / "short" / "plan.json").exists()
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "short" / "plan.json").exists()
 
 
 @pytest.mark.parametrize("args,code,text", [
