@@ -245,32 +245,12 @@ def test_file_roundtrip_and_audit(tmp_path, bundle):
     assert [r["action"] for r in read_log(default_log_path())][-4:] == ["deidentify"] * 4
 
 
-class _Result:
-    def __init__(self, exit_code, stdout, stderr):
-        self.exit_code, self.stdout, self.output = exit_code, stdout, stdout + stderr
 
 
-def _cli(args):
-    """Run through genmed's real entry point, so GenmedErrors map to their exit codes."""
-    import contextlib
-    import io
-
-    from genmed.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return _Result(code, out.getvalue(), err.getvalue())
-
-
-def test_cli_deidentify(tmp_path, bundle):
+def test_cli_deidentify(tmp_path, bundle, cli):
     src = tmp_path / "b.json"
     src.write_text(json.dumps(bundle))
-    r = _cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "o"), "--keep-year", "--json"])
+    r = cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "o"), "--keep-year", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["output_validation"].startswith("valid")
 
@@ -281,24 +261,24 @@ def test_cli_deidentify(tmp_path, bundle):
     ('{"resourceType": "Patient", "name": [{"family": "Gonzalez"}]}', "not a Bundle"),
     ('{"resourceType": "Bundle", "entry": {"x": 1}}', "'entry' must be a list"),
 ])
-def test_bad_bundles(tmp_path, content, msg):
+def test_bad_bundles(tmp_path, content, msg, cli):
     src = tmp_path / "in.json"
     src.write_text(content)
     with pytest.raises(InputError) as exc:
         deidentify_file(src, tmp_path / "out", audit=False)
     assert msg in str(exc.value) and "Gonzalez" not in str(exc.value)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
-    r = _cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "out")])
+    r = cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "out")])
     assert r.exit_code == 2 and msg in r.output and "Gonzalez" not in r.output
     assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
 
 
-def test_missing_key_file(tmp_path, bundle):
+def test_missing_key_file(tmp_path, bundle, cli):
     src = tmp_path / "b.json"
     src.write_text(json.dumps(bundle))
     with pytest.raises(InputError, match="key file not found"):
         deidentify_file(src, tmp_path / "out", key_file=tmp_path / "missing.key")
     assert not (tmp_path / "out").exists()
-    r = _cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "out"),
+    r = cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "out"),
               "--date-shift-key-file", str(tmp_path / "missing.key")])
     assert r.exit_code == 2

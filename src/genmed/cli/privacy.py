@@ -81,3 +81,33 @@ def deidentify(
              f"{removed} changes, {report.elapsed_s:.2f} s; {report.validation})\n"
              + "\n".join(f"warning: {w}" for w in report.warnings))
     emit(d, as_json, human)
+
+
+@app.command("deidentify-dicom")
+def deidentify_dicom_cmd(
+    src: Path = typer.Argument(..., help="A DICOM file or a directory of them."),
+    out: Path = typer.Option(..., "--out", help="Output directory (<study>/<instance>.dcm + dicom_deid_report.json)."),
+    dates: str = typer.Option("remove", "--dates",
+                              help="remove (profile default) | keep (retain full dates) | shift (keyed per-patient shift)."),
+    retain_device_identity: bool = typer.Option(False, "--retain-device-identity",
+                                                help="Keep device serial numbers, station names, device UIDs."),
+    key_file: Path = typer.Option(None, "--key-file", help="Secret key for UIDs/pseudonyms (default: per-install key)."),
+    force: bool = typer.Option(False, "--force", help="Read files that lack a DICOM File Meta header."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Skip (and list) unreadable files instead of stopping."),
+    no_pixel_check: bool = typer.Option(False, "--no-pixel-check", help="Skip the burned-in text check of the corners."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """De-identify DICOM (PS3.15 Basic Profile): attributes, private tags, UIDs; flags burned-in text."""
+    from genmed.core.errors import InputError
+    from genmed.privacy.dicom_deid import DicomDeidOptions, deidentify_dicom
+    from genmed.privacy.fhir_deid import load_key
+
+    if dates not in ("remove", "keep", "shift"):
+        raise InputError(f"--dates must be remove, keep or shift, not {dates!r}")
+    key, _ = load_key(key_file)
+    opt = DicomDeidOptions(longitudinal=dates, retain_device_identity=retain_device_identity,
+                           check_pixels=not no_pixel_check, force=force)
+    summary = deidentify_dicom(src, out, key=key, options=opt, skip_invalid=skip_invalid)
+    human = (f"wrote {summary['files_out']}/{summary['files_in']} files to {out}; actions {summary['actions']}; "
+             f"burned-in risk {summary['burned_in_risk']}\n" + "\n".join(f"warning: {w}" for w in summary["warnings"]))
+    emit(summary, as_json, human)

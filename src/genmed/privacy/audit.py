@@ -179,9 +179,8 @@ class AccessLog:
             fh.flush()
             size = fh.tell()
             digest = _sha(line)
-            head = json.dumps({"lines": seq + 1, "last_sha256": digest}).encode()
-            os.pwrite(head_fd, head, 0)
-            os.ftruncate(head_fd, len(head))
+            # fixed width (lines padded to 12 digits), so one pwrite replaces the head without a truncate
+            os.pwrite(head_fd, b'{"lines": %12d, "last_sha256": "%s"}' % (seq + 1, digest.encode()), 0)
             self._cache = (size, seq + 1, digest)
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
