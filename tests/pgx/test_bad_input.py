@@ -35,9 +35,16 @@ def test_no_gt_field(tmp_path):
         call_vcf(p)
 
 
-def test_bad_gt_index(tmp_path):
-    with pytest.raises(InputError, match="allele 3"):
-        call_vcf(_w(tmp_path, "x.vcf", HEADER + REC.replace("0/1", "0/3")))
+def test_bad_gt_index_is_a_no_call_with_warning(tmp_path):
+    res = call_vcf(_w(tmp_path, "x.vcf", HEADER + REC.replace("0/1", "0/3")))
+    assert any("allele 3" in w and "x.vcf:3" in w for w in res.warnings)
+    c = res.genes["CYP2C19"]
+    assert c.status == "not_called" and any(m["position"] == 94781859 for m in c.missing_positions)
+
+
+def test_non_integer_gt_is_a_no_call(tmp_path):
+    res = call_vcf(_w(tmp_path, "x.vcf", HEADER + REC.replace("0/1", "A/B")))
+    assert any("invalid GT" in w for w in res.warnings)
 
 
 def test_truncated_gzip(tmp_path):

@@ -209,7 +209,11 @@ def read_vcf(
         for s, ci in sample_idx:
             fields = cols[ci].split(":")
             gt = fields[gi] if gi < len(fields) else "."
-            alleles, phased = parse_gt(gt, ref, alts, where=f"{p}:{n} sample {s}")
+            try:
+                alleles, phased = parse_gt(gt, ref, alts, where=f"{p}:{n} sample {s}")
+            except InputError as exc:  # one bad record is a no-call at that position, not a lost sample
+                warnings.append(f"{exc} -> treated as no-call")
+                alleles, phased = (None, None), False
             ps = None
             if psi is not None and psi < len(fields) and fields[psi] not in {".", ""}:
                 ps = fields[psi]
