@@ -88,6 +88,11 @@ def test_crc_dpyd(example_plans):
     for oid in ("capox", "folfox"):
         o = plan.option(oid)
         assert o.status == "avoid" and any(f.code == "allergy" and "oxaliplatin" in f.message for f in o.flags)
+    # BSA (Mosteller, 176 cm / 79 kg) x 1250 mg/m2, halved per CPIC
+    bsa = math.sqrt(176 * 79 / 3600)
+    est = cape.dose_estimates[0]
+    assert est.status == "estimated" and est.inputs["pgx_factor"] == 0.5
+    assert f"{1250 * bsa * 0.5:.0f} mg twice daily" in est.text
     folfox_fu = _primary([a for a in plan.option("folfox").pgx if a.drug == "fluorouracil"])
     assert CPIC_CAPECITABINE_AS1 in folfox_fu.text
 

@@ -8,6 +8,7 @@ against allergies and the rest of the record, the ranking, and an account of eve
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import time
@@ -375,6 +376,9 @@ def _evaluate(spec: OptionSpec, cond_key: str, population: tuple[str, ...], repl
                                           "argues against prasugrel/ticagrelor; needs a specialist decision "
                                           "(bleeding vs ischaemic risk)"))
 
+    if spec.bsa_doses:
+        opt.dose_estimates.extend(_bsa_doses(spec, opt, ctx))
+
     if spec.warfarin_dosing:
         est = _warfarin(ctx)
         opt.dose_estimates.append(est)
@@ -423,6 +427,49 @@ def _evaluate(spec: OptionSpec, cond_key: str, population: tuple[str, ...], repl
     else:
         opt.status = "recommended" if spec.tier == 1 else "consider"
     return opt
+
+
+_REDUCE = re.compile(r"reduc\w*\s+(?:the\s+)?(?:starting\s+|initial\s+)?dose\s+by\s+(\d+)\s*%", re.I)
+MOSTELLER = "Mosteller RD. Simplified calculation of body-surface area. N Engl J Med 1987;317:1098"
+
+
+def _bsa_doses(spec: OptionSpec, opt: Option, ctx: _Ctx) -> list[DoseEstimate]:
+    """mg doses from mg/m2 and the record's BSA (Mosteller), with a PGx percentage reduction when the guideline
+    text states one ("Reduce starting dose by 50%"); anything unreadable leaves the dose indeterminate."""
+    p = ctx.patient
+    h, why_h = p.value("height_cm")
+    w, why_w = p.value("weight_kg")
+    out = []
+    missing = [x for x in (why_h if h is None else None, why_w if w is None else None) if x]
+    bsa = None if missing else math.sqrt(float(h) * float(w) / 3600.0)
+    for b in spec.bsa_doses:
+        if bsa is None:
+            out.append(DoseEstimate(drug=b.drug, status="indeterminate", text="; ".join(missing), missing=missing,
+                                    algorithm="BSA (Mosteller) x mg/m2"))
+            continue
+        factor, note = 1.0, None
+        prim = _primary([a for a in opt.pgx if a.drug == b.drug])
+        if prim is not None and prim.action == "adjust-dose":
+            m = _REDUCE.search(prim.text)
+            if m:
+                factor = 1 - int(m.group(1)) / 100
+                note = f"{prim.source} {prim.guideline_version}: starting dose reduced by {m.group(1)}%"
+            else:
+                out.append(DoseEstimate(drug=b.drug, status="indeterminate", algorithm="BSA (Mosteller) x mg/m2",
+                                        text=f"guideline dose advice not expressible as a percentage: {prim.text}",
+                                        inputs={"bsa_m2": round(bsa, 2)}))
+                continue
+        full = b.mg_per_m2 * bsa
+        mg = full * factor
+        text = (f"{b.drug} {mg:.0f} mg {b.schedule} ({b.mg_per_m2:g} mg/m2 x BSA {bsa:.2f} m2"
+                + (f" = {full:.0f} mg, {note}" if note else "") + ")")
+        out.append(DoseEstimate(drug=b.drug, status="estimated", text=text, daily_mg=None,
+                                algorithm="BSA (Mosteller) x mg/m2" + (" with PGx reduction" if note else ""),
+                                citation=MOSTELLER,
+                                inputs={"height_cm": h, "weight_kg": w, "bsa_m2": round(bsa, 3),
+                                        "mg_per_m2": b.mg_per_m2, "pgx_factor": factor},
+                                warnings=["round to available tablet/vial strengths; cap BSA per local policy"]))
+    return out
 
 
 def _warfarin(ctx: _Ctx) -> DoseEstimate:

@@ -19,6 +19,12 @@ class TrialRef(BaseModel):
     comparator: str
 
 
+class BsaDose(BaseModel):
+    drug: str
+    mg_per_m2: float = Field(gt=0)
+    schedule: str
+
+
 class OptionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -34,6 +40,7 @@ class OptionSpec(BaseModel):
     min_egfr: float | None = None
     trial: TrialRef | None = None
     warfarin_dosing: bool = False
+    bsa_doses: list[BsaDose] = Field(default_factory=list)
     preferred_with_oral_anticoagulant: bool = False
 
 

@@ -30,7 +30,8 @@ def _rx(drug: str) -> dict[str, Any]:
 
 
 def _med_request(o: Option, subject: str, reasons: list[str]) -> dict[str, Any]:
-    dosage: dict[str, Any] = {"text": o.dose}
+    computed = [d.text for d in o.dose_estimates if d.status == "estimated"]
+    dosage: dict[str, Any] = {"text": o.dose + (" | computed: " + "; ".join(computed) if computed else "")}
     est = next((d for d in o.dose_estimates if d.status == "estimated" and d.daily_mg), None)
     if est:
         dosage["timing"] = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
