@@ -114,3 +114,18 @@ def test_warfarin_from_calls(example_res, tmp_path):
                  "chr10\t94981296\trs1057910\tA\tC\t.\tPASS\t.\tGT\t0/1\n")
     e2 = warfarin_dose(call_vcf(p), age_years=65, height_cm=170, weight_kg=80, race="black")
     assert e2.status == "indeterminate" and "dosing clinically" in e2.reason
+
+
+def test_phenotype_only_outside_call_for_activity_score_guidelines(tmp_path, example):
+    o = tmp_path / "o.tsv"
+    o.write_text("CYP2D6\t\tPoor Metabolizer\n")
+    res = call_vcf(example / "pharmcat.example.vcf", outside_calls=o)
+    r = [x for x in recommend(res, ["codeine"]) if x.source == "CPIC"][0]
+    assert r.status == "recommendation" and "avoid" in r.recommendation.lower()
+    assert "phenotype-only" in r.reason
+    o.write_text("CYP2D6\t\tIntermediate Metabolizer\n")
+    res = call_vcf(example / "pharmcat.example.vcf", outside_calls=o)
+    recs = [x for x in recommend(res, None) if x.source == "CPIC" and "CYP2D6" in x.genes]
+    assert recs and all(x.status in {"recommendation", "indeterminate", "no_recommendation"} for x in recs)
+    assert any(x.status == "indeterminate" and "activity score" in x.reason for x in recs) or \
+        all(x.status == "recommendation" for x in recs)

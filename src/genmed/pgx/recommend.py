@@ -89,6 +89,35 @@ def _key_matches(want, call: GeneCall, keys: list[str]) -> bool:
     return False
 
 
+# Activity score -> phenotype (CPIC): CYP2D6 consensus 2020; CYP2C9 2020 and DPYD 2017 guidelines.
+_AS_PHENOTYPE = {
+    "CYP2D6": CYP2D6_AS_RULES,
+    "CYP2C9": ((0.0, 0.5, "Poor Metabolizer"), (1.0, 1.5, "Intermediate Metabolizer"), (2.0, 2.0, "Normal Metabolizer")),
+    "DPYD": ((0.0, 0.5, "Poor Metabolizer"), (1.0, 1.5, "Intermediate Metabolizer"), (2.0, 2.0, "Normal Metabolizer")),
+}
+
+
+def as_phenotype(gene: str, score: float) -> str | None:
+    for lo, hi, label in _AS_PHENOTYPE.get(gene, ()):
+        if lo - 1e-9 <= score <= hi + 1e-9:
+            return label
+    return None
+
+
+def _scores_for_phenotype(g: dict, gene: str, phenotype: str) -> list[str]:
+    """Numeric lookup keys of this guideline whose activity score means ``phenotype``."""
+    out = set()
+    for r in g["recommendations"]:
+        v = r["lookup"].get(gene)
+        try:
+            x = float(str(v).split(" (")[0])
+        except (TypeError, ValueError):
+            continue
+        if as_phenotype(gene, x) == phenotype:
+            out.add(str(v).split(" (")[0])
+    return sorted(out)
+
+
 def _guideline_genes(g: dict) -> list[str]:
     genes: list[str] = []
     for r in g["recommendations"]:
@@ -127,6 +156,7 @@ def _recommend_one(drug: str, g: dict, result: PgxResult, meds: list[str], kv: s
         return [DrugRecommendation(status="no_recommendation", reason=note, **base)]
     genes = _guideline_genes(g)
     keys: dict[str, list[str]] = {}
+    expanded: dict[str, list[str]] = {}
     pheno_notes: list[str] = []
     not_callable: dict[str, str] = {}
     for gene in genes:
@@ -137,6 +167,13 @@ def _recommend_one(drug: str, g: dict, result: PgxResult, meds: list[str], kv: s
             continue
         k, notes = phenoconvert(gene, call, meds)
         pheno_notes += notes
+        if (not notes and call.activity_score is None and call.phenotype and gene in _AS_PHENOTYPE
+                and (scores := _scores_for_phenotype(g, gene, call.phenotype))):
+            # phenotype-only outside call where the guideline is keyed by activity score: try every score that
+            # means this phenotype; used only if they all give the same recommendation (checked below)
+            expanded[gene] = scores
+            keys[gene] = scores + [call.phenotype]
+            continue
         if not notes and gene not in {"HLA-A", "HLA-B"}:
             # both the phenotype and the activity score can serve as keys (CPIC uses AS, DPWG often phenotype)
             extra = {x for x in (call.phenotype, call.activity_score) if x}
@@ -146,7 +183,8 @@ def _recommend_one(drug: str, g: dict, result: PgxResult, meds: list[str], kv: s
                                   f"different keys ({', '.join(k) or 'none'})")
             continue
         keys[gene] = k
-    used = {gene: (", ".join(keys[gene]) if gene.startswith("HLA") else keys[gene][0]) for gene in keys}
+    used = {gene: (", ".join(keys[gene]) if gene.startswith("HLA") or gene in expanded else keys[gene][0])
+            for gene in keys}
     dips = {gene: result.genes[gene].diplotype or "" for gene in keys}
     matched = []
     for r in g["recommendations"]:
@@ -170,12 +208,27 @@ def _recommend_one(drug: str, g: dict, result: PgxResult, meds: list[str], kv: s
         reason = "no recommendation row for " + ", ".join(f"{k}={v}" for k, v in used.items())
         return [DrugRecommendation(status="no_recommendation", reason=reason, genes=used, diplotypes=dips,
                                    phenoconversion=pheno_notes, **base)]
+    if expanded:
+        by_pop: dict[str | None, dict[str, dict]] = {}
+        for r in matched:
+            by_pop.setdefault(r["population"], {}).setdefault(r["text"], r)
+        if any(len(texts) > 1 for texts in by_pop.values()):
+            gene_list = ", ".join(f"{gn} {result.genes[gn].phenotype} (activity {'/'.join(sc)})"
+                                  for gn, sc in expanded.items())
+            return [DrugRecommendation(
+                status="indeterminate", genes=used, diplotypes=dips, phenoconversion=pheno_notes,
+                reason=f"phenotype-only call {gene_list}: the guideline's recommendation depends on the activity "
+                       "score, which the outside call does not give", **base)]
+        matched = [r for texts in by_pop.values() for r in texts.values()]
     out = []
     for r in matched:
         reason = None
+        if expanded:
+            reason = ("phenotype-only call: every activity score of this phenotype gives this recommendation ("
+                      + "; ".join(f"{gn}: {', '.join(sc)}" for gn, sc in expanded.items()) + ")")
         if not_callable:
             reason = "; ".join(f"{gene} not callable ({why}); used the guideline's 'No Result' row"
-                               for gene, why in not_callable.items())
+                               for gene, why in not_callable.items()) + (f"; {reason}" if reason else "")
         out.append(DrugRecommendation(
             status="recommendation", genes={**used, **{k: "No Result" for k in not_callable}}, diplotypes=dips,
             population=r["population"], classification=r["classification"], recommendation=r["text"],
