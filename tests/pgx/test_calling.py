@@ -161,3 +161,18 @@ def test_mt_rnr1_from_chrM_and_research_cyp2d6(tmp_path, example):
     assert amik.status == "recommendation" and "avoid" in amik.recommendation.lower()
     r2 = call_vcf(example / "pharmcat.example.vcf", research_cyp2d6=True).genes["CYP2D6"]
     assert r2.extra.get("research") and "RESEARCH ONLY" in r2.warnings[0]
+
+
+def test_fhir_bundle_validates(example):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from genmed.pgx import to_fhir_bundle
+
+    res = call_vcf(example / "pharmcat.example.vcf", outside_calls=example / "pharmcat.example.outsideCall.tsv")
+    doc = to_fhir_bundle(res, patient_reference="Patient/p1")
+    b = Bundle.model_validate(doc) if hasattr(Bundle, "model_validate") else Bundle.parse_obj(doc)
+    assert b.type == "collection"
+    codes = [e["resource"]["code"]["coding"][0]["code"] for e in doc["entry"]]
+    assert codes.count("84413-4") == len(res.genes)
+    absent = [e["resource"] for e in doc["entry"] if "dataAbsentReason" in e["resource"]]
+    assert {o["code"]["text"] for o in absent} == {"HLA-A genotype"}

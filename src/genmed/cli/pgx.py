@@ -36,7 +36,8 @@ def build_knowledge_cmd(
 @app.command("call")
 def call_cmd(
     vcf: Path = typer.Argument(..., help="VCF or VCF.gz (GRCh38 unless --build GRCh37)."),
-    out: Path = typer.Option(..., "--out", help="Output directory (calls.json, calls.tsv, report.html, run.json)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (calls.json, calls.tsv, calls.fhir.json, "
+                                                "report.html, run.json)."),
     sample: list[str] = typer.Option(None, "--sample", help="Sample to call (repeatable)."),
     all_samples: bool = typer.Option(False, "--all-samples", help="Call every sample in the VCF."),
     outside_calls: Path = typer.Option(None, "--outside-calls", help="PharmCAT outside-call TSV (CYP2D6, HLA...)."),
@@ -69,6 +70,10 @@ def call_cmd(
         docs = [r.to_dict() for r in results]
         payload = docs[0] if len(docs) == 1 else {"results": docs}
         run.file("calls.json").write_text(json.dumps(payload, indent=1))
+        from genmed.pgx.fhir import to_fhir_bundle
+
+        bundles = [to_fhir_bundle(r) for r in results]
+        run.file("calls.fhir.json").write_text(json.dumps(bundles[0] if len(bundles) == 1 else bundles, indent=1))
         if len(results) == 1:
             run.file("calls.tsv").write_text(to_tsv(results[0]))
             run.file("report.html").write_text(to_html(results[0]))

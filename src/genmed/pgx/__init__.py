@@ -13,7 +13,8 @@ Public API (stable; other capabilities call only these):
   phenoconvert the gene, stated in ``phenoconversion``.
 - ``warfarin_dose_iwpc(age_years=, height_cm=, weight_kg=, cyp2c9=, vkorc1=, race=, ...) -> DoseEstimate`` and
   ``warfarin_dose(result, age_years=, height_cm=, weight_kg=, race=...)`` (IWPC NEJM 2009 + CPIC 2017).
-- ``load_result(path) -> PgxResult`` reads a ``calls.json``; ``knowledge_version()`` names the pack in use.
+- ``load_result(path) -> PgxResult`` reads a ``calls.json``; ``knowledge_version()`` names the pack in use;
+  ``to_fhir_bundle(result)`` gives FHIR R4 genotype/phenotype Observations.
 
 Example::
 
@@ -29,13 +30,15 @@ import json
 from pathlib import Path
 
 from genmed.core.errors import InputError
+from genmed.pgx.fhir import to_fhir_bundle
 from genmed.pgx.models import DoseEstimate, DrugRecommendation, GeneCall, PgxResult
 from genmed.pgx.recommend import recommend
 from genmed.pgx.warfarin import warfarin_dose, warfarin_dose_iwpc
 
 __all__ = [
     "DoseEstimate", "DrugRecommendation", "GeneCall", "PgxResult", "call_genotypes", "call_vcf",
-    "call_vcf_samples", "knowledge_version", "load_result", "recommend", "warfarin_dose", "warfarin_dose_iwpc",
+    "call_vcf_samples", "knowledge_version", "load_result", "recommend", "to_fhir_bundle", "warfarin_dose",
+    "warfarin_dose_iwpc",
 ]
 
 
