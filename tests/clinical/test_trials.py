@@ -58,7 +58,7 @@ def test_check_patient_missing_is_named_not_imputed(patients):
     ("age", 250, "not plausible"),
     ("age", "forty", "expected a number"),
     ("cd4", {"value": 30, "unit": "percent"}, "unit 'percent' not understood"),
-    ("karnofsky", 55, "unknown value 55"),
+    ("karnofsky", 120, "unknown value 120"),
     ("sex", "robot", "unknown value 'robot'"),
     ("age", float("inf"), "finite"),
 ])
@@ -84,3 +84,11 @@ def test_check_patient_reports_ignored_fields_and_rejects_non_mapping(patients):
     assert c.ignored == ["favourite_colour"]
     with pytest.raises(InputError, match="mapping"):
         check_patient("veterans", ["age", 60])
+
+
+def test_valid_but_unenrolled_category_is_outside_population(patients):
+    from genmed.clinical import OutsidePopulationError
+
+    with pytest.raises(OutsidePopulationError, match="outside validated population: .* 60 was not enrolled"):
+        check_patient("actg320", {**patients["actg320"], "karnofsky": 60})
+    assert check_patient("actg320", {**patients["actg320"], "karnofsky": 90.0}).values["karnofsky"] == "90"

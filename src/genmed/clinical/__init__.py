@@ -12,7 +12,8 @@ Public API (what other capabilities call)::
 
 ``digital_twin`` raises :class:`MissingCovariatesError` (an ``InputError``, exit code 2) naming any missing
 covariate: without them the prediction is indeterminate and genmed never imputes. A patient outside the range the
-trial enrolled gets ``status == "outside validated population"`` and ``flags`` with the reasons.
+trial enrolled gets ``status == "outside validated population"`` and ``flags`` with the reasons; a valid category
+the trial never enrolled (Karnofsky 60 in ACTG 320) raises :class:`OutsidePopulationError`: no estimate exists.
 
 Models live in one registry (:data:`RESPONSE_MODELS`, :func:`make_model`) and share one contract (``fit``,
 ``predict_survival``, ``predict_rmst``, ``predict_effect``); :func:`cross_validate` and :func:`select_model`
@@ -28,6 +29,7 @@ from genmed.clinical.trials import (
     Arm,
     Covariate,
     MissingCovariatesError,
+    OutsidePopulationError,
     PatientCheck,
     PublishedEffect,
     TrialData,
@@ -39,7 +41,7 @@ from genmed.clinical.trials import (
 )
 
 __all__ = [
-    "Arm", "Covariate", "MissingCovariatesError", "PatientCheck", "PublishedEffect", "TrialData", "TrialSchema",
+    "Arm", "Covariate", "MissingCovariatesError", "OutsidePopulationError", "PatientCheck", "PublishedEffect", "TrialData", "TrialSchema",
     "check_patient", "list_trials", "load_trial", "trial_schema",
     "digital_twin", "DigitalTwin", "ArmOutcome", "Comparison", "Contribution", "Trajectory",
     "RESPONSE_MODELS", "ResponseModel", "make_model", "model_names", "cross_validate", "select_model",

@@ -25,6 +25,7 @@ class CVResult:
     oof_survival_h: np.ndarray = field(repr=False)  # out-of-fold S(horizon | x, received arm)
     horizon: float = 0.0
     params: dict[str, Any] = field(default_factory=dict)
+    oof_survival_at: dict[float, np.ndarray] = field(default_factory=dict, repr=False)  # time -> S(t | x, arm)
 
     def summary(self) -> dict[str, Any]:
         c, b = np.array(self.c_index), np.array(self.ibs)
@@ -61,6 +62,8 @@ def cross_validate(data: TrialData | str, model: str, *, folds: int = 5, seed: i
     horizon = horizon or data.schema.default_horizon
     cs, bs = [], []
     oof = np.full(len(data), np.nan)
+    cal_times = sorted({round(horizon / 2, 6), float(horizon)})
+    oof_at = {t: np.full(len(data), np.nan) for t in cal_times}
     y = data.y
     for train, test in _folds(data, folds, seed):
         m = make_model(model, seed=seed, **params).fit(data.subset(train))
@@ -77,8 +80,10 @@ def cross_validate(data: TrialData | str, model: str, *, folds: int = 5, seed: i
         ok = data.time[test] < data.time[train].max()
         bs.append(integrated_brier_score(y[train], y[test][ok], S_t[ok], times))
         oof[test] = survival_at(m.times_, S, min(horizon, m.times_[-1]))
+        for t in cal_times:
+            oof_at[t][test] = survival_at(m.times_, S, min(t, m.times_[-1]))
     return CVResult(data.schema.name, model, folds, [float(c) for c in cs], [float(b) for b in bs], oof, horizon,
-                    params)
+                    params, oof_at)
 
 
 def select_model(data: TrialData | str, candidates: list[str], *, folds: int = 5, seed: int = 0,
@@ -112,6 +117,12 @@ def calibration(data: TrialData, predicted_survival_h: np.ndarray, horizon: floa
         lo, hi = (float(ci[0][k]), float(ci[1][k])) if k >= 0 else (1.0, 1.0)
         out.append(CalibrationGroup(len(idx), float(np.mean(predicted_survival_h[idx])), obs, (lo, hi)))
     return out
+
+
+def calibration_error(groups: list[CalibrationGroup]) -> float:
+    """Mean |predicted - observed| over groups, weighted by group size (a simple integrated calibration index)."""
+    n = sum(g.n for g in groups)
+    return float(sum(g.n * abs(g.predicted - g.observed) for g in groups) / n)
 
 
 @dataclass

@@ -31,6 +31,11 @@ class MissingCovariatesError(InputError):
         )
 
 
+class OutsidePopulationError(InputError):
+    """A valid value the trial never enrolled (e.g. Karnofsky 60 in ACTG 320): the model has no estimate for it,
+    so no prediction is made (a numeric value outside the trial's range is predicted but flagged instead)."""
+
+
 @dataclass(frozen=True)
 class Covariate:
     """One baseline covariate a patient record must supply.
@@ -89,6 +94,8 @@ class Covariate:
                 )
             return number
         assert self.levels is not None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 90.0 -> "90"
         text = str(value).strip().lower() if not isinstance(value, bool) else ("yes" if value else "no")
         for code, label in self.levels.items():
             if text in (code.lower(), label.lower()):
@@ -98,6 +105,17 @@ class Covariate:
         for code, label in self.levels.items():
             if text in (code.lower(), label.lower()):
                 return code
+        if self.plausible is not None:
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+            if number is not None and self.plausible[0] <= number <= self.plausible[1]:
+                raise OutsidePopulationError(
+                    f"outside validated population: {self.label} {value!r} was not enrolled in the trial "
+                    f"(trial values: {', '.join(self.levels.values())})",
+                    hint="the trial cannot inform a prediction for this patient", source=where,
+                )
         raise InputError(
             f"unknown value {value!r}", hint=f"expected one of {', '.join(self.levels.values())}", source=where
         )
@@ -236,7 +254,7 @@ TRIALS: dict[str, TrialSchema] = {
             Covariate("cd4", "baseline CD4 count", "numeric", "cd4", "cells/uL", plausible=(0, 3000),
                       units={"cells/mm3": 1, "cells/µL": 1, "cells/ul": 1, "10^9/L": 1000, "x10^9/L": 1000}),
             Covariate("karnofsky", "Karnofsky performance score", "categorical", "karnof",
-                      levels={"70": "70", "80": "80", "90": "90", "100": "100"},
+                      levels={"70": "70", "80": "80", "90": "90", "100": "100"}, plausible=(0, 100),
                       description="trial enrolled 70-100 in steps of 10"),
             Covariate("months_prior_zdv", "months of prior zidovudine", "numeric", "priorzdv", "months",
                       plausible=(0, 600), units={"mo": 1, "weeks": 12 / 52.1775, "years": 12}),

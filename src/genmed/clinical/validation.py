@@ -14,6 +14,7 @@ import numpy as np
 
 from genmed.clinical.evaluation import (
     calibration,
+    calibration_error,
     cross_validate,
     ensemble_average_effect,
     trial_hazard_ratio,
@@ -32,6 +33,7 @@ class ValidationReport:
     cv: list[dict[str, Any]]
     best_model: str
     calibration: list[dict[str, Any]]
+    calibration_by_time: list[dict[str, Any]]
     published: list[dict[str, Any]]
     reproduced: list[dict[str, Any]]
     rmst_by_arm: list[dict[str, Any]]
@@ -66,8 +68,9 @@ class ValidationReport:
         for r in self.rmst_by_arm:
             lines.append(f"| {r['arm']} | {r['observed']:.1f} {u} | {r['predicted']:.1f} {u} |")
         cal = "; ".join(f"{g['predicted']:.3f}→{g['observed']:.3f}" for g in self.calibration)
+        errs = ", ".join(f"{c['mean_abs_error']:.3f} at {c['time']:g} {u}" for c in self.calibration_by_time)
         lines += ["", f"Calibration of the twin model at {self.horizon:g} {u} (quintiles, predicted→observed "
-                      f"event-free, out-of-fold): {cal}"]
+                      f"event-free, out-of-fold): {cal}. Mean absolute calibration error (size-weighted): {errs}."]
         lines += [f"- {v}" for v in self.verdict]
         return "\n".join(lines)
 
@@ -88,6 +91,11 @@ def validate_trial(trial: str, *, candidates: list[str] | None = None, folds: in
         data, "cox-interaction", folds=folds, seed=seed,
         params={"alpha": ens.meta.get("alpha", 0.1), "alpha_interaction": ens.meta.get("alpha_interaction", 10.0)})
     groups = calibration(data, twin_cv.oof_survival_h, horizon)
+    by_time = []
+    for t, pred in sorted(twin_cv.oof_survival_at.items()):
+        g = calibration(data, pred, t)
+        by_time.append({"time": t, "mean_abs_error": round(calibration_error(g), 4),
+                        "groups": [x.__dict__ for x in g]})
     files: dict[str, str] = {}
 
     reproduced = [trial_hazard_ratio(data), trial_hazard_ratio(data, adjusted=True)]
@@ -124,5 +132,5 @@ def validate_trial(trial: str, *, candidates: list[str] | None = None, folds: in
                            f"published: {schema.published[0].note if schema.published else 'n/a'}")
     return ValidationReport(
         schema.name, horizon, schema.time_unit, cv_rows, best,
-        [g.__dict__ for g in groups], published, [r.to_dict() for r in reproduced], rmst_rows, verdict, files,
+        [g.__dict__ for g in groups], by_time, published, [r.to_dict() for r in reproduced], rmst_rows, verdict, files,
     )
