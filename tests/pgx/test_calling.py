@@ -176,3 +176,24 @@ def test_fhir_bundle_validates(example):
     assert codes.count("84413-4") == len(res.genes)
     absent = [e["resource"] for e in doc["entry"] if "dataAbsentReason" in e["resource"]]
     assert {o["code"]["text"] for o in absent} == {"HLA-A genotype"}
+
+
+def test_cli_recommend_html_warfarin_drugs(example, tmp_path):
+    from genmed.cli.pgx import app
+
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["call", str(example / "pharmcat.example.vcf"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["recommend", str(out / "calls.json"), "--drugs", "clopidogrel,warfarin",
+                                 "--co-medications", "omeprazole", "--html", str(tmp_path / "r.html")])
+    assert r.exit_code == 0 and "phenoconversion" in r.output.lower() or "->" in r.output
+    assert "clopidogrel" in (tmp_path / "r.html").read_text()
+    r = CliRunner().invoke(app, ["warfarin", "--age", "60", "--height", "170", "--weight", "70", "--calls",
+                                 str(out / "calls.json"), "--race", "asian", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["inputs"]["vkorc1_1639"] == "G/G"
+    r = CliRunner().invoke(app, ["warfarin", "--age", "60", "--height", "1700", "--weight", "70"])
+    assert r.exit_code == 2 and "height_cm" in r.output
+    r = CliRunner().invoke(app, ["recommend", str(tmp_path / "missing.json")])
+    assert r.exit_code == 3 and "not found" in r.output
+    r = CliRunner().invoke(app, ["drugs"])
+    assert r.exit_code == 0 and "clopidogrel" in r.output

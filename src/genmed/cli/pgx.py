@@ -51,13 +51,13 @@ def call_cmd(
     from genmed.core.provenance import run_directory
     from genmed.pgx import call_vcf_samples
     from genmed.pgx.report import summary_text, to_html, to_tsv
-    from genmed.pgx.vcf import read_vcf
+    from genmed.pgx.vcf import vcf_samples
 
     try:
         if not sample and not all_samples:
-            hdr = read_vcf(vcf, positions=set())
-            if len(hdr.samples) > 1:
-                raise InputError(f"VCF has {len(hdr.samples)} samples", source=str(vcf),
+            names = vcf_samples(vcf)
+            if len(names) > 1:
+                raise InputError(f"VCF has {len(names)} samples", source=str(vcf),
                                  hint="pass --sample ID or --all-samples")
         results = call_vcf_samples(vcf, samples=sample or None, outside_calls=outside_calls, assume_ref=assume_ref,
                                    build=build, research_cyp2d6=research_cyp2d6)
@@ -94,6 +94,7 @@ def recommend_cmd(
                                        "(strong/moderate CYP2D6/CYP2C19 inhibitors phenoconvert)."),
     source: str = typer.Option("CPIC,DPWG", "--source", help="Guideline sources."),
     out: Path = typer.Option(None, "--out", help="Write recommendations.json here."),
+    html: Path = typer.Option(None, "--html", help="Write a report.html with calls and recommendations here."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """CPIC/DPWG recommendation per drug with strength, guideline version and implications."""
@@ -110,6 +111,11 @@ def recommend_cmd(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(data, indent=1))
+    if html:
+        from genmed.pgx.report import to_html
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(to_html(res, recs))
     lines = []
     for r in recs:
         text = (r.recommendation or r.reason or "").split("\n")[0]

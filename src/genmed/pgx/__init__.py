@@ -59,14 +59,13 @@ def call_vcf(vcf_path: str | Path, *, sample: str | None = None, outside_calls: 
     Also returns MT-RNR1 from chrM records (when present) and explicit ``not_called`` entries for CYP2D6/HLA-A/
     HLA-B without an outside call; ``research_cyp2d6`` adds an SNV-only CYP2D6 call flagged research-only.
     """
-    from genmed.pgx.vcf import read_vcf
+    from genmed.pgx.vcf import vcf_samples
 
     if sample is None:
-        # cheap header read to decide
-        data = read_vcf(vcf_path, positions=set())
-        if len(data.samples) > 1:
-            raise InputError(f"VCF has {len(data.samples)} samples; choose one", source=str(vcf_path),
-                             hint=f"pass sample= one of {', '.join(data.samples[:10])}")
+        names = vcf_samples(vcf_path)  # header only
+        if len(names) > 1:
+            raise InputError(f"VCF has {len(names)} samples; choose one", source=str(vcf_path),
+                             hint=f"pass sample= one of {', '.join(names[:10])}")
     res = call_vcf_samples(vcf_path, samples=[sample] if sample else None, outside_calls=outside_calls,
                            assume_ref=assume_ref, build=build, research_cyp2d6=research_cyp2d6)
     return res[0]

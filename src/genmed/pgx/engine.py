@@ -76,7 +76,7 @@ def describe_diplotype(gene: str, names: list[str], score: int | None = None, ra
         d.phenotype, why = _g6pd_phenotype(names)
         d.lookup_key = d.phenotype
         if why:
-            d.frequency_note = why
+            d.note = why
     elif gene == "RYR1":
         # CPIC: no MHS-associated variant found -> "Uncertain Susceptibility". The allele-level MHS table is not in
         # the knowledge sources, so any other RYR1 diplotype stays indeterminate.
@@ -281,13 +281,13 @@ def _dpyd_call(m: MatchResult, calls: dict[tuple[str, int], SampleCall]) -> Gene
         dip.name = "/".join(lab for lab, _ in pair)
         dip.score = m.top[0].score if m.top and m.top[0].name == dip.name else None
         if any(lab.startswith("[") for lab, _ in pair):
-            dip.frequency_note = "lookup from the lowest-function variant on each chromosome"
+            dip.note = "lookup from the lowest-function variant on each chromosome"
             warnings.append(f"combination on one chromosome; lookup diplotype {'/'.join(sorted(lows))}")
         base.diplotypes = [dip]
         return _finish(base)
     low2 = (order(copies) + [ref_name, ref_name])[:2]
     dip = describe_diplotype("DPYD", sorted(low2, key=natural_key))
-    dip.frequency_note = "phase unknown: lookup from the two lowest-function variants"
+    dip.note = "phase unknown: lookup from the two lowest-function variants"
     base.diplotypes = [dip]
     if len(copies) > 2 or len(set(copies)) > 1:
         warnings.append("phase unknown: activity score from the two lowest-function DPYD variants "

@@ -24,7 +24,7 @@ class Diplotype:
     activity_score: str | None = None
     lookup_key: str | None = None  # the key guidelines are indexed by (phenotype or activity score)
     rank: int = 1
-    frequency_note: str | None = None
+    note: str | None = None
 
 
 @dataclass

@@ -227,6 +227,21 @@ def read_vcf(
     return VcfData(str(p), [s for s, _ in sample_idx], build, calls, warnings, contigs)
 
 
+def vcf_samples(path: str | Path) -> list[str]:
+    """Sample names from the header only (stops at #CHROM; cheap on large files)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataNotFoundError("VCF file not found", source=str(p))
+    for n, line in _lines(p):
+        if n == 1 and not line.startswith("#"):
+            raise InputError("not a VCF: first line is not a '##fileformat=VCF' or '#CHROM' header", source=str(p))
+        if line.startswith("#CHROM") or (line.startswith("#") and not line.startswith("##")):
+            return line.lstrip("#").split("\t")[9:]
+        if not line.startswith("#"):
+            break
+    raise InputError("VCF has no #CHROM header line", source=str(p))
+
+
 def _merge(a: SampleCall, b: SampleCall) -> SampleCall:
     """Two records at one position (split multi-allelic): keep the non-reference alleles of both."""
     if a.is_missing:
