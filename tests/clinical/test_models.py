@@ -100,3 +100,21 @@ def test_ipcw_outcome():
     y, w = ipcw_rmst_outcome(time, np.array([1, 0, 1, 1, 0], bool), 5.0)
     assert w[1] == 0  # censored before the horizon: outcome unknown
     assert w[4] > 1 and w[0] == 1  # known beyond the horizon, up-weighted for the censored
+
+
+def test_event_free_effect_measure(veterans):
+    m = make_model("cox").fit(veterans)
+    X = veterans.X.iloc[:4]
+    ef = m.predict_effect(X, 1, 0, horizon=100, measure="event_free")
+    from genmed.clinical.survival import survival_at
+
+    expected = survival_at(m.times_, m.predict_survival(X, 1), 100) - survival_at(m.times_, m.predict_survival(X, 0), 100)
+    assert np.allclose(ef, expected) and np.all(np.abs(ef) <= 1)
+    with pytest.raises(ConfigError, match="unknown effect measure"):
+        m.predict_effect(X, 1, 0, measure="median")
+    learner = make_model("x-learner-event").fit(veterans)
+    assert np.all(np.abs(learner.predict_effect(X, 1, 0)) <= 1.5)
+    with pytest.raises(ConfigError, match="estimates the event_free effect"):
+        learner.predict_effect(X, 1, 0, measure="rmst")
+    with pytest.raises(ConfigError, match="unknown effect target"):
+        make_model("x-learner", target="hazard")

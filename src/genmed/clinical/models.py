@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from genmed.clinical.survival import Encoder, ipcw_rmst_outcome, rmst, step_on_grid, time_grid
+from genmed.clinical.survival import Encoder, ipcw_rmst_outcome, rmst, step_on_grid, survival_at, time_grid
 from genmed.clinical.trials import TrialData, TrialSchema
 from genmed.core.errors import ConfigError, InputError
 from genmed.core.registry import Registry
@@ -65,9 +65,22 @@ class ResponseModel(ABC):
         return rmst(self.times_, self.predict_survival(X, arm), horizon)
 
     def predict_effect(self, X: Any, arm_a: int | str = 1, arm_b: int | str = 0,
-                       horizon: float | None = None) -> np.ndarray:
-        """RMST(arm_a) - RMST(arm_b) up to ``horizon`` (in the trial's time unit); > 0 favours arm_a."""
-        return self.predict_rmst(X, arm_a, horizon) - self.predict_rmst(X, arm_b, horizon)
+                       horizon: float | None = None, measure: str | None = None) -> np.ndarray:
+        """Effect of arm_a vs arm_b at ``horizon`` (trial time unit); > 0 favours arm_a.
+
+        ``measure="rmst"`` (default): RMST difference in time units; ``"event_free"``: difference in the
+        probability of being event-free at the horizon.
+        """
+        measure = measure or "rmst"
+        if measure == "rmst":
+            return self.predict_rmst(X, arm_a, horizon) - self.predict_rmst(X, arm_b, horizon)
+        if measure == "event_free":
+            h = horizon or self.schema_.default_horizon
+            if h > self.times_[-1] + 1e-9:
+                raise InputError(f"horizon {h:g} is beyond the trial's follow-up ({self.times_[-1]:g})")
+            return (survival_at(self.times_, self.predict_survival(X, arm_a), h)
+                    - survival_at(self.times_, self.predict_survival(X, arm_b), h))
+        raise ConfigError(f"unknown effect measure {measure!r}", hint="rmst or event_free")
 
     def risk_score(self, X: Any, arm: np.ndarray, horizon: float | None = None) -> np.ndarray:
         """Higher = worse prognosis under the arm each row received (for concordance)."""
@@ -235,15 +248,26 @@ class TLearnerCox(ResponseModel):
 
 
 class _RMSTEffectLearner(ResponseModel):
-    """Effect learners on restricted mean survival time (IPCW outcomes), for a control arm (0) vs arm 1.
+    """Effect learners on RMST or on event-free status at the horizon (IPCW outcomes), control (0) vs arm 1.
 
     ``predict_effect`` comes from the learner; ``predict_survival`` from an inner :class:`CoxInteraction`.
     """
 
     kind = "effect"
+    default_target: ClassVar[str] = "rmst"
 
-    def __init__(self, seed: int = 0, horizon: float | None = None, **params: Any):
-        super().__init__(seed=seed, horizon=horizon, **params)
+    def __init__(self, seed: int = 0, horizon: float | None = None, target: str | None = None, **params: Any):
+        target = target or self.default_target
+        if target not in ("rmst", "event_free"):
+            raise ConfigError(f"unknown effect target {target!r}", hint="rmst or event_free")
+        super().__init__(seed=seed, horizon=horizon, target=target, **params)
+        self.target = target
+
+    def _outcome(self, times: np.ndarray, S: np.ndarray) -> np.ndarray:
+        """The learner's target from survival curves: RMST to the horizon, or P(event-free at the horizon)."""
+        if self.target == "rmst":
+            return rmst(times, S, self.horizon_)
+        return survival_at(times, S, self.horizon_)
 
     def _regressor(self):
         from sklearn.ensemble import GradientBoostingRegressor
@@ -265,6 +289,8 @@ class _RMSTEffectLearner(ResponseModel):
         self.survival_model_ = CoxInteraction(seed=self.seed).fit(data)
         Z = self.encoder_.transform(data.X)
         y, w = ipcw_rmst_outcome(data.time, data.event, self.horizon_)
+        if self.target == "event_free":
+            y = (data.time >= self.horizon_).astype(float)  # known status where w > 0
         self._data = data
         try:
             self._fit_effect(Z, data.arm, y, w)
@@ -272,8 +298,8 @@ class _RMSTEffectLearner(ResponseModel):
             del self._data
 
     def _mu(self, Z: np.ndarray, arm: int) -> np.ndarray:
-        """Outcome model: RMST to the horizon under ``arm`` from the inner (censoring-aware) Cox model."""
-        return rmst(self.times_, self.survival_model_._survival(Z, arm), self.horizon_)
+        """Outcome model: the target under ``arm`` from the inner (censoring-aware) Cox model."""
+        return self._outcome(self.times_, self.survival_model_._survival(Z, arm))
 
     @abstractmethod
     def _fit_effect(self, Z, arm, y, w) -> None: ...
@@ -285,7 +311,10 @@ class _RMSTEffectLearner(ResponseModel):
         return self.survival_model_._survival(Z, arm)
 
     def predict_effect(self, X: Any, arm_a: int | str = 1, arm_b: int | str = 0,
-                       horizon: float | None = None) -> np.ndarray:
+                       horizon: float | None = None, measure: str | None = None) -> np.ndarray:
+        if measure is not None and measure != self.target:
+            raise ConfigError(f"{self.name} estimates the {self.target} effect, asked for {measure}",
+                              hint=f"fit it with target={measure!r} or use a survival model")
         a, b = self.arm_index(arm_a), self.arm_index(arm_b)
         if horizon is not None and abs(horizon - self.horizon_) > 1e-9:
             raise ConfigError(f"{self.name} was fitted for horizon {self.horizon_:g}, asked for {horizon:g}",
@@ -334,8 +363,9 @@ class DRLearner(_RMSTEffectLearner):
         phi = np.zeros(len(y))
         for train, test in KFold(2, shuffle=True, random_state=self.seed).split(Z):
             inner = CoxInteraction(seed=self.seed).fit(self._data.subset(train))
-            mu0 = inner.predict_rmst(self._data.X.iloc[test], 0, self.horizon_)
-            mu1 = inner.predict_rmst(self._data.X.iloc[test], 1, self.horizon_)
+            Xt = self._data.X.iloc[test]
+            mu0 = self._outcome(inner.times_, inner.predict_survival(Xt, 0))
+            mu1 = self._outcome(inner.times_, inner.predict_survival(Xt, 1))
             e = self._propensity(Z[train], arm[train], Z[test])
             a = arm[test]
             phi[test] = mu1 - mu0 + a * (y[test] - mu1) / e - (1 - a) * (y[test] - mu0) / (1 - e)
@@ -344,6 +374,24 @@ class DRLearner(_RMSTEffectLearner):
 
     def _effect(self, Z: np.ndarray) -> np.ndarray:
         return self.final_.predict(Z)
+
+
+@RESPONSE_MODELS.register("x-learner-event")
+class XLearnerEvent(XLearner):
+    """X-learner on event-free status at the horizon (effect = difference in P(event-free))."""
+
+    name = "x-learner-event"
+    default_target = "event_free"
+    description = "X-learner on P(event-free at the horizon) (Cox outcome models, IPCW, gradient boosting)"
+
+
+@RESPONSE_MODELS.register("dr-learner-event")
+class DRLearnerEvent(DRLearner):
+    """DR-learner on event-free status at the horizon (effect = difference in P(event-free))."""
+
+    name = "dr-learner-event"
+    default_target = "event_free"
+    description = "DR-learner on P(event-free at the horizon) (2-fold cross-fitting, Cox outcome models, IPCW)"
 
 
 def model_names() -> list[str]:
