@@ -67,7 +67,7 @@ def test_example_phenotypes_match_phenotype_json(example, example_result):
     assert checked >= 19
 
 
-from genmed.pgx.validation import CONTAINS, EXACT  # noqa: E402
+from genmed.pgx.validation import CONTAINS, EXACT, haplotype_vcf_results  # noqa: E402
 
 
 def _match(path, gene):
@@ -93,6 +93,11 @@ def test_tpmt_unphased_3b3c_prefers_longest_allele(haplo):
     m = _match(haplo / "TPMT/s3bs3c.vcf", "TPMT")
     assert [c.name for c in m.top] == ["*1/*3A"]
     assert "*3B/*3C" in {c.name for c in m.candidates}
+
+
+def test_haplotype_vcf_summary(haplo):
+    ok, total, bad = haplotype_vcf_results(haplo)
+    assert ok == total, bad
 
 
 def test_undocumented_variant_is_not_called(haplo):

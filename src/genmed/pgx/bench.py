@@ -33,24 +33,6 @@ def _example_concordance(pc: Path) -> tuple[int, int, list[str]]:
     return agree, total, diffs
 
 
-def _haplotype_concordance(pc: Path) -> tuple[int, int, list[str]]:
-    from genmed.pgx.matcher import gene_definition, match_gene
-    from genmed.pgx.validation import CONTAINS, EXACT
-    from genmed.pgx.vcf import read_vcf
-
-    ok, total, bad = 0, 0, []
-    for rel, gene, expected in [(r, g, e) for r, g, e in EXACT] + [(r, g, {e}) for r, g, e in CONTAINS]:
-        d = gene_definition(gene)
-        v = read_vcf(pc / "haplotype_tests" / rel, {(d.chrom, loc.pos) for loc in d.loci})
-        top = {c.name for c in match_gene(d, v.calls[v.samples[0]]).top}
-        good = top == expected if len(expected) == 1 and (rel, gene, expected) in EXACT else expected <= top
-        total += 1
-        ok += good
-        if not good:
-            bad.append(rel)
-    return ok, total, bad
-
-
 def synthetic_cohort_vcf(path: Path, n_samples: int, seed: int = 0) -> Path:
     """A GRCh38 VCF with ``n_samples`` samples, each a random named-allele pair per gene (unphased)."""
     from genmed.pgx.exhaustive import strand
@@ -105,8 +87,13 @@ def register(app: typer.Typer) -> None:
 
         pc = data_path("pgx", "pharmcat")
         ex_ok, ex_n, ex_diff = _example_concordance(pc)
-        hp_ok, hp_n, hp_bad = _haplotype_concordance(pc)
-        typer.echo(f"example {ex_ok}/{ex_n}; haplotype VCFs {hp_ok}/{hp_n}")
+        from genmed.pgx.validation import dpyd_table_results, haplotype_vcf_results, nat2_table_results
+
+        hp_ok, hp_n, hp_bad = haplotype_vcf_results(pc / "haplotype_tests")
+        n2_ok, n2_n, _ = nat2_table_results(pc / "haplotype_tests")
+        dp_ok, dp_n, dp_skip, _ = dpyd_table_results(pc / "haplotype_tests")
+        typer.echo(f"example {ex_ok}/{ex_n}; haplotype VCFs {hp_ok}/{hp_n}; NAT2 table {n2_ok}/{n2_n}; "
+                   f"DPYD table {dp_ok}/{dp_n}")
 
         t0 = time.perf_counter()
         tallies = run_suite(sample=exhaustive_sample or None)
@@ -143,8 +130,15 @@ def register(app: typer.Typer) -> None:
 100%).
 
 **PharmCAT haplotype test VCFs** (diplotype named by the file, in today's nomenclature; unphased multi-call cases
-must contain the named pair): **{hp_ok}/{hp_n}** {('(failing: ' + ', '.join(hp_bad) + ')') if hp_bad else ''}.
-Cases whose expectation depends on retired alleles or PharmCAT's Java test assertions are not counted.
+must contain the named pair; two files where PharmCAT's tests expect no call): **{hp_ok}/{hp_n}**
+{('(failing: ' + ', '.join(hp_bad) + ')') if hp_bad else ''}. Files whose expectation depends on retired alleles
+or on PharmCAT research modes are not counted.
+
+**PharmCAT's NAT2 expectation table** (`NAT2/tests.tsv`, five-SNP genotypes with missing positions, expected
+call or CPIC priority pick): **{n2_ok}/{n2_n}** rows identical.
+**PharmCAT's DPYD/HapB3 table** (`DPYD/hapb3.tsv`, phased and unphased, HapB3 intronic/exonic rules): variants
+and lookup activity score identical on **{dp_ok}/{dp_n}** rows ({dp_skip} rows with c.1314T>G skipped: it was
+"non-PGx" when the table was written and has decreased function in today's CPIC table).
 
 **Exhaustive clean-room allele-pair suite** ({'all pairs' if not exhaustive_sample else f'{exhaustive_sample} random pairs per gene'};
 every pair of named alleles of every gene, phased and unphased, built from the definitions): **{cases} cases,

@@ -34,3 +34,156 @@ CONTAINS = [
     ("SLCO1B1/SLCO1B1_s5_s14_t1.vcf", "SLCO1B1", "*5/*14"), ("cyp2c19/s15s28.vcf", "CYP2C19", "*15/*28"),
     ("cyp2c19/s1s17.vcf", "CYP2C19", "*1/*17"), ("cyp2c19/s1s35.vcf", "CYP2C19", "*1/*35"),
 ]
+# Also from PharmCAT's NamedAlleleMatcher*Test (current): files with no call expected.
+NO_CALL = [("UGT1A1/HG00436.vcf", "UGT1A1"), ("cyp2c19/sUnks17.vcf", "CYP2C19")]
+
+
+def haplotype_vcf_results(haplo_dir) -> tuple[int, int, list[str]]:
+    """(agreeing, total, failing files) over EXACT + CONTAINS + NO_CALL."""
+    from genmed.pgx.matcher import gene_definition, match_gene
+    from genmed.pgx.vcf import read_vcf
+
+    ok, total, bad = 0, 0, []
+    cases = ([(r, g, e, "exact") for r, g, e in EXACT] + [(r, g, {e}, "contains") for r, g, e in CONTAINS]
+             + [(r, g, set(), "none") for r, g in NO_CALL])
+    for rel, gene, expected, mode in cases:
+        d = gene_definition(gene)
+        v = read_vcf(haplo_dir / rel, {(d.chrom, loc.pos) for loc in d.loci})
+        top = {c.name for c in match_gene(d, v.calls[v.samples[0]]).top}
+        good = top == expected if mode != "contains" else expected <= top
+        total += 1
+        ok += good
+        if not good:
+            bad.append(f"{rel}: {sorted(top)}")
+    return ok, total, bad
+
+
+def _nat2_calls(header, row):
+    import re
+
+    from genmed.pgx.matcher import gene_definition
+    from genmed.pgx.vcf import SampleCall
+
+    d = gene_definition("NAT2")
+    missing = set(re.findall(r"rs\d+", row[0]))
+    geno = {header[i]: row[i] for i in range(2, 7)}
+    calls = {}
+    for loc in d.loci:
+        if loc.rsid in missing:
+            continue
+        alleles = tuple(geno[loc.rsid].split("/")) if loc.rsid in geno else (loc.ref, loc.ref)
+        calls[(d.chrom, loc.pos)] = SampleCall(d.chrom, loc.pos, loc.ref, list(loc.alts), alleles, False)
+    return d, calls
+
+
+def nat2_table_results(haplo_dir) -> tuple[int, int, list[str]]:
+    """PharmCAT's NAT2 expectation table (NAT2/tests.tsv): top call must equal the expected output, or the CPIC
+    "Pick" when PharmCAT applies its unphased-priority rule (rows without missing positions)."""
+    from genmed.pgx.matcher import match_gene
+
+    lines = (haplo_dir / "NAT2" / "tests.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    rows = [ln.split("\t") for ln in lines[1:] if ln.strip()]
+    ok, failures = 0, []
+    for row in rows:
+        d, calls = _nat2_calls(header, row)
+        top = {c.name for c in match_gene(d, calls).top}
+        output = row[7].strip()
+        pick = row[8].strip() if len(row) > 8 else ""
+        listed = set() if output == "not called" else {x.strip() for x in output.split(" or ")}
+        if output == "not called":
+            good = not top
+        elif pick and row[0] == "none":
+            good = top == {pick}
+        else:
+            good = top in ({pick}, listed)
+        ok += good
+        if not good:
+            failures.append(f"{row[:9]} -> {sorted(top)}")
+    return ok, len(rows), failures
+
+
+DPYD_RSIDS = ["rs56038477", "rs75017182", "rs72549310", "rs67376798", "rs1801265", "rs186169810", "rs115232898"]
+_DPYD_ALIAS = {"ref": "Reference", "Reference": "Reference", "HapB3": "c.1129-5923C>G, c.1236G>A (HapB3)",
+               "HapB3Intron": "c.1129-5923C>G"}
+
+
+def _dpyd_name(x: str) -> str:
+    x = x.strip().strip("[]")
+    return _DPYD_ALIAS.get(x, x)
+
+
+def _dpyd_calls(cols):
+    import re
+
+    from genmed.pgx.matcher import gene_definition
+    from genmed.pgx.vcf import SampleCall
+
+    d = gene_definition("DPYD")
+    by = {loc.rsid: loc for loc in d.loci}
+    calls = {(d.chrom, loc.pos): SampleCall(d.chrom, loc.pos, loc.ref, list(loc.alts), (loc.ref, loc.ref), True)
+             for loc in d.loci}
+    phased = all("|" in cols[i] or cols[i] in {"0/0", "1/1", "missing"} for i in range(7))
+    for i, rs in enumerate(DPYD_RSIDS):
+        loc = by[rs]
+        g = cols[i].strip()
+        if g == "missing":
+            del calls[(d.chrom, loc.pos)]
+            continue
+        idx = [int(x) for x in re.split(r"[/|]", g)]
+        alleles = tuple(loc.ref if x == 0 else loc.alts[0] for x in idx)
+        calls[(d.chrom, loc.pos)] = SampleCall(d.chrom, loc.pos, loc.ref, list(loc.alts), alleles,
+                                               "|" in g or (phased and idx[0] == idx[1]))
+    return d, calls
+
+
+def _dpyd_expected(cols) -> tuple[list[str], float]:
+    from genmed.pgx.engine import _haplotype_info
+
+    phased_call, phased_lookup, unphased_call, unphased_lookup = (c.strip() for c in cols[7:11])
+    unphased = any("/" in cols[i] and cols[i].strip() not in {"0/0", "1/1"} for i in range(7))
+    if unphased and unphased_call:
+        variants = []
+        for part in unphased_call.split(", "):
+            hom = "(homozygous)" in part
+            nm = _dpyd_name(part.replace("(homozygous)", "").strip())
+            if nm != "Reference":
+                variants += [nm] * (2 if hom else 1)
+        lookup = unphased_lookup or phased_lookup or phased_call
+    else:
+        variants = [_dpyd_name(x) for side in phased_call.split("/") for x in side.strip("[]").split("+")]
+        variants = [v for v in variants if v != "Reference"]
+        lookup = phased_lookup or phased_call
+    score = sum(float(_haplotype_info("DPYD", _dpyd_name(x)).activity_value) for x in lookup.split("/"))
+    return sorted(variants), score
+
+
+def dpyd_table_results(haplo_dir) -> tuple[int, int, int, list[str]]:
+    """PharmCAT's DPYD/HapB3 table (DPYD/hapb3.tsv): variants found and the lookup activity score must agree.
+
+    Returns (agreeing, compared, skipped, failures). Rows with c.1314T>G are skipped: it was "non-PGx" when the
+    table was written; today's CPIC allele table (in the knowledge pack) gives it decreased function.
+    """
+    from genmed.pgx.engine import _dpyd_call
+    from genmed.pgx.matcher import match_gene
+
+    ok, n, skipped, failures = 0, 0, 0, []
+    for line_no, line in enumerate((haplo_dir / "DPYD" / "hapb3.tsv").read_text().splitlines()[3:], 4):
+        cols = line.split("\t")
+        if len(cols) < 11 or not cols[0].strip():
+            continue
+        if cols[5].strip() not in {"0/0", "0|0"}:
+            skipped += 1
+            continue
+        d, calls = _dpyd_calls(cols)
+        c = _dpyd_call(match_gene(d, calls), calls)
+        want_vars, want_as = _dpyd_expected(cols)
+        got_vars = sorted(c.extra.get("dpyd_variants_present", []))
+        good = (got_vars == want_vars and c.activity_score is not None
+                and abs(float(c.activity_score) - want_as) < 1e-9)
+        n += 1
+        ok += good
+        if not good:
+            failures.append(f"row {line_no} {cols[:7]}: want {want_vars} AS {want_as}; got {got_vars} "
+                            f"AS {c.activity_score}")
+    return ok, n, skipped, failures
