@@ -133,6 +133,8 @@ class Admet(Component):
     name = "admet"
     Params = AdmetParams
     description = "ADMET-AI (Chemprop-RDKit on TDC ADMET data) prediction of one endpoint."
+    # ~10x the cost of the RDKit components: computed after them, only for molecules that pass the hard filters
+    expensive = True
 
     @property
     def unit_interval(self) -> bool:  # type: ignore[override]
