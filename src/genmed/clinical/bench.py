@@ -84,7 +84,9 @@ def run(quick: bool = False, seeds: int = 3) -> dict[str, Any]:
     results["sksurv_rsf_trees"] = 200 if quick else 1000
     results["sksurv_rsf"] = sksurv_rsf_protocol(results["sksurv_rsf_trees"])
     for censored in (False, True):
-        results["pehe"].append(run_pehe("actg320", seeds=tuple(range(1 if quick else seeds)), censored=censored))
+        # simulations 100+ were never looked at while designing the learners (seeds 0-2 were): honest numbers
+        results["pehe"].append(run_pehe("actg320", seeds=tuple(range(100, 100 + (1 if quick else seeds))),
+                                        censored=censored))
     results["latency"] = twin_latency(10 if quick else 30)
     return results
 
@@ -125,7 +127,8 @@ def markdown(results: dict[str, Any]) -> str:
         parts.append(
             f"Semi-synthetic heterogeneity ({pe['trial']} real covariates, Weibull PH outcomes with a known non-linear "
             f"treatment log-HR, {setting}; RMST horizon {pe['horizon']:g} days; {len(pe['seeds'])} simulations x "
-            "70/30 split; PEHE = RMSE of the individual RMST gain on the test split, mean ± sd over simulations):\n\n"
+            "70/30 split; PEHE = RMSE of the individual RMST gain on the test split, mean ± sd over simulations; "
+            "simulation seeds 100+, disjoint from the seeds 0-2 used while designing our learners):\n\n"
             + "\n".join(rows) + ("\n\n" + verdict if verdict else "")
             + ("\n\n" + "; ".join(pe["notes"]) if pe["notes"] else ""))
     lat = results["latency"]
