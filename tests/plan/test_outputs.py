@@ -82,6 +82,10 @@ def test_careplan_is_valid_fhir_r4_and_round_trips_every_coded_item(demo):
     p = tmp = run.out_dir / "careplan.json"
     back = read_patient(tmp, check_vcf=False)
     assert {c.key for c in back.conditions} >= {"breast_cancer", "postmenopausal"} and p.exists()
+    assert back.pseudonym == run.plan.subject  # the pseudonym is kept, not re-hashed or treated as PHI
+    from genmed.core.logging import scrub
+
+    assert scrub(run.plan.subject) == run.plan.subject
 
 
 @pytest.mark.parametrize("name", ["acs-cyp2c19-warfarin", "crc-dpyd", "hiv-hla-cyp2b6"])
@@ -122,6 +126,16 @@ def test_run_is_recorded_with_pseudonym_only(demo):
     rec = next(r for r in list_runs(kind="plan") if r["run_id"] == run.run_id)
     assert rec["subject"] == run.plan.subject and rec["subject"].startswith("pt-")
     assert "Jane" not in json.dumps(rec)
+
+
+def test_plan_run_is_in_the_access_audit_log(demo):
+    from genmed.privacy import default_log_path, read_log, verify_log
+
+    run, _ = demo
+    events = [e for e in read_log(default_log_path()) if e.get("action") == "plan.create"]
+    assert any(json.dumps(e).count(run.run_id) and run.plan.subject in json.dumps(e) for e in events)
+    assert "Jane" not in default_log_path().read_text()
+    assert verify_log(default_log_path()).ok
 
 
 def test_logs_carry_the_pseudonym(caplog, tmp_path):

@@ -36,6 +36,7 @@ USED = {
     "Patient", "Condition", "MedicationStatement", "MedicationRequest", "Medication", "Observation",
     "AllergyIntolerance", "DocumentReference", "Media", "Procedure",
 }
+PSEUDONYM_SYSTEM = "https://genmed.dev/fhir/pseudonym"
 GENOMICS_CODES = {"84413-4", "69548-6", "53040-2", "81247-9", "48018-6"}
 IMAGE_SUFFIXES = (".dcm", ".nii", ".nii.gz", ".png", ".jpg", ".jpeg")
 
@@ -217,7 +218,11 @@ def _patient(m: Any, src: str, record_date: date) -> Patient:
         n = m.name[0]
         name = n.text or " ".join([*(n.given or []), n.family or ""]).strip() or None
     mrn = None
+    existing = None  # a record genmed already de-identified carries its pseudonym: keep it, it is not PHI
     for ident in m.identifier or []:
+        if ident.system == PSEUDONYM_SYSTEM:
+            existing = ident.value
+            continue
         codes = {c.code for c in (ident.type.coding if ident.type and ident.type.coding else [])}
         if "MR" in codes or mrn is None:
             mrn = ident.value
@@ -229,7 +234,8 @@ def _patient(m: Any, src: str, record_date: date) -> Patient:
         address = a.text or ", ".join(x for x in [*(a.line or []), a.city, a.state, a.postalCode] if x) or None
     birth = _date(m.birthDate)
     ident_key = m.id or mrn or name or src
-    for v in (name, mrn, m.id, phone, email, address, birth.isoformat() if birth else None):
+    for v in (name, mrn, m.id if m.id != existing else None, phone, email, address,
+              birth.isoformat() if birth else None):
         register_identifier(v)
     age = None
     if birth:
@@ -252,7 +258,7 @@ def _patient(m: Any, src: str, record_date: date) -> Patient:
                     ethnicity = sub.valueCoding.display
     sex = m.gender if m.gender in ("female", "male", "other", "unknown") else "unknown"
     p = Patient(
-        source_id=m.id, pseudonym=pseudonym(ident_key), sex=sex, age=age, race=race, ethnicity=ethnicity,
+        source_id=m.id, pseudonym=existing or pseudonym(ident_key), sex=sex, age=age, race=race, ethnicity=ethnicity,
         record_date=record_date, source=src,
         source_format="fhir-r4",
         identity=Identity(name=name, mrn=mrn, birth_date=birth, address=address, phone=phone, email=email),

@@ -96,10 +96,15 @@ def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str 
               "has_vcf": patient.vcf is not None}
     with run_directory("plan", out=out_dir, config=config, seed=seed, subject=patient.pseudonym,
                        record=record) as run:
-        with run.timed("plan"):
-            plan = build_plan(patient, seed=seed)
-        with run.timed("render"):
-            files = write_outputs(plan, run.path, fmts, identity=patient.identity, deidentify=deidentify)
+        try:
+            with run.timed("plan"):
+                plan = build_plan(patient, seed=seed)
+            with run.timed("render"):
+                files = write_outputs(plan, run.path, fmts, identity=patient.identity, deidentify=deidentify)
+        except Exception:
+            _audit(patient.pseudonym, "failure", run.run_id, fmts)
+            raise
+        _audit(patient.pseudonym, "success", run.run_id, fmts)
         run.outputs.extend(p.name for p in files.values())
         run.summary.update({
             "plan_id": plan.plan_id, "conditions": [c.condition for c in plan.conditions],
@@ -108,6 +113,16 @@ def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str 
         })
     log.info("plan run %s for %s written to %s", run.run_id, patient.pseudonym, run.path)
     return PlanRun(plan=plan, out_dir=run.path, files=files, run_id=run.run_id, seconds=round(time.perf_counter() - t0, 2))
+
+
+def _audit(subject: str, outcome: str, run_id: str, formats: list[str]) -> None:
+    """Reading a record to plan is an access to patient data: log it (pseudonym only) in the privacy audit log."""
+    try:
+        from genmed.privacy import record_access
+    except ImportError:  # privacy capability absent from this build
+        return
+    record_access(None, "clinician", "plan.create", subject, "treatment", outcome,
+                  detail={"run_id": run_id, "outputs": formats})
 
 
 def run_example(name: str | None = None, out_dir: str | Path | None = None, *, formats: str | list[str] | None = None,

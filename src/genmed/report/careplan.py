@@ -13,10 +13,9 @@ import uuid
 from typing import Any
 
 from genmed.patient.codes import RXNORM, code_map
-from genmed.patient.fhir import genotype_observation, patient_resources, validate_bundle
+from genmed.patient.fhir import PSEUDONYM_SYSTEM, genotype_observation, patient_resources, validate_bundle
 from genmed.plan.model import Option, TreatmentPlan
 
-PSEUDONYM_SYSTEM = "https://genmed.dev/fhir/pseudonym"
 SEVERITY = {"block": "high", "warning": "moderate", "info": "low"}
 
 
