@@ -112,3 +112,20 @@ def test_cli_bad_input_exits_nonzero_and_writes_nothing(tmp_path):
     r = CliRunner().invoke(app, ["call", str(_w(tmp_path, "y.vcf", HEADER + REC)), "--out", str(out),
                                  "--outside-calls", str(o)])
     assert r.exit_code == 2 and "unknown gene" in r.output and not out.exists()
+
+
+def test_wrong_build_detected_from_ref_alleles(tmp_path, example):
+    """A GRCh37 file without build headers: REF alleles at PGx sites disagree with GRCh38 -> clear error."""
+    lines = []
+    for ln in (example / "pharmcat.example.vcf").read_text().splitlines():
+        if ln.startswith("##contig") or ln.startswith("##reference"):
+            continue
+        if not ln.startswith("#"):
+            cols = ln.split("\t")
+            if len(cols[3]) == 1:
+                cols[3] = {"A": "C", "C": "G", "G": "T", "T": "A"}[cols[3]]
+            ln = "\t".join(cols)
+        lines.append(ln)
+    p = _w(tmp_path, "shifted.vcf", "\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="wrong genome build"):
+        call_vcf(p)

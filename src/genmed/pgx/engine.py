@@ -541,6 +541,32 @@ def check_build(vcf_build: str | None, requested: str, contigs: set[str], path: 
                          source=path, hint="contig names must be 1..22/X/MT or chr1..chr22/chrX/chrM")
 
 
+def _ref_table() -> dict[tuple[str, int], str]:
+    out = {}
+    for g in VCF_GENES:
+        d = gene_definition(g)
+        for loc in d.loci:
+            if len(loc.ref) == 1:
+                out[(d.chrom, loc.pos)] = loc.ref
+    return out
+
+
+def check_reference_alleles(calls: dict[tuple[str, int], SampleCall], path: str, build: str) -> None:
+    """Records whose REF disagrees with the reference genome at most SNV sites mean a wrong build (or a liftover
+    error): refuse, rather than call from shifted positions."""
+    refs = _ref_table()
+    checked = mismatched = 0
+    for key, c in calls.items():
+        exp = refs.get(key)
+        if exp is None or len(c.ref) != 1:
+            continue
+        checked += 1
+        mismatched += c.ref != exp
+    if checked >= 5 and mismatched > checked / 2:
+        raise InputError(f"REF alleles disagree with {build} at {mismatched} of {checked} pharmacogene SNV sites",
+                         source=path, hint="wrong genome build? pass --build GRCh37 for GRCh37/hg19 input")
+
+
 def call_vcf_all(vcf_path: str | Path, *, samples: list[str] | None = None, outside_calls: str | Path | None = None,
                  assume_ref: bool = False, build: str = "GRCh38", research_cyp2d6: bool = False) -> list[PgxResult]:
     path = str(vcf_path)
@@ -551,6 +577,8 @@ def call_vcf_all(vcf_path: str | Path, *, samples: list[str] | None = None, outs
         pos = grch37_positions() | {("M", p) for p in mt_rnr1_positions()}
     v = read_vcf(path, pos, samples=samples)
     check_build(v.build, build, v.contigs, path)
+    if build == "GRCh38" and v.samples:
+        check_reference_alleles(v.calls[v.samples[0]], path, build)
     results = []
     for s in v.samples:
         calls = v.calls[s]
