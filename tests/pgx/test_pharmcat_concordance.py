@@ -124,3 +124,17 @@ def test_every_gene_reported_with_missing_positions(example):
     assert all(res.genes[g].missing_positions == [] for g in VCF_GENES)
     for g in ("CYP2D6", "HLA-A", "HLA-B", "MT-RNR1"):  # no outside call, no chrM data: explicit no-calls
         assert res.genes[g].status == "not_called" and res.genes[g].reason
+
+
+def test_recommendations_match_pharmcat_report_json(example):
+    """Our CPIC/DPWG rows for PharmCAT's example vs PharmCAT's own report.json (guideline data 2025-11)."""
+    from genmed.pgx.validation import example_recommendation_results
+
+    r = example_recommendation_results(example)
+    assert len(r["identical"]) >= 115
+    assert r["only_pharmcat"] == []
+    # PharmCAT leaves the outside call "1555A>G" unassigned; genmed reads it as m.1555A>G (increased risk)
+    assert all(k.split()[1] in {"amikacin", "gentamicin", "kanamycin", "paromomycin", "plazomicin", "streptomycin",
+                                "tobramycin"} for k in r["only_ours"])
+    # differences of wording come from the newer DPWG texts in PharmCAT's report, never from a different row count
+    assert all(k.startswith("DPWG") for k in r["text_differs"])

@@ -87,7 +87,15 @@ def register(app: typer.Typer) -> None:
 
         pc = data_path("pgx", "pharmcat")
         ex_ok, ex_n, ex_diff = _example_concordance(pc)
-        from genmed.pgx.validation import dpyd_table_results, haplotype_vcf_results, nat2_table_results
+        from genmed.pgx.validation import (
+            dpyd_table_results,
+            example_recommendation_results,
+            haplotype_vcf_results,
+            nat2_table_results,
+        )
+
+        rec = example_recommendation_results(pc / "examples")
+        rec_total = sum(len(v) for v in rec.values())
 
         hp_ok, hp_n, hp_bad = haplotype_vcf_results(pc / "haplotype_tests")
         n2_ok, n2_n, _ = nat2_table_results(pc / "haplotype_tests")
@@ -128,6 +136,14 @@ def register(app: typer.Typer) -> None:
 `pharmcat.example.report.tsv`, diplotype + phenotype + activity score per gene): **{ex_ok}/{ex_n} genes identical**
 {('(differs: ' + ', '.join(ex_diff) + ')') if ex_diff else ''}. Published reference: PharmCAT's own output (by definition
 100%).
+
+**Recommendations vs PharmCAT's `report.json`** for the same example ({rec_total} CPIC + DPWG drug entries):
+**{len(rec['identical'])} identical** (same rows, same text); {len(rec['text_differs'])} with the same rows but
+newer DPWG wording in PharmCAT's 2025-11 guideline data (ours: 2024-03 snapshot); {len(rec['not_in_snapshot'])}
+guidelines newer than our snapshot ({', '.join(rec['not_in_snapshot'])}); {len(rec['only_ours'])} where genmed
+recommends and PharmCAT does not ({', '.join(k.split()[1] for k in rec['only_ours'])}: PharmCAT leaves the outside call
+"1555A>G" unassigned, genmed reads it as m.1555A>G); {len(rec['only_pharmcat'])} where PharmCAT recommends and
+genmed does not.
 
 **PharmCAT haplotype test VCFs** (diplotype named by the file, in today's nomenclature; unphased multi-call cases
 must contain the named pair; two files where PharmCAT's tests expect no call): **{hp_ok}/{hp_n}**

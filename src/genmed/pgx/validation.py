@@ -187,3 +187,42 @@ def dpyd_table_results(haplo_dir) -> tuple[int, int, int, list[str]]:
             failures.append(f"row {line_no} {cols[:7]}: want {want_vars} AS {want_as}; got {got_vars} "
                             f"AS {c.activity_score}")
     return ok, n, skipped, failures
+
+
+def example_recommendation_results(examples_dir) -> dict[str, list[str]]:
+    """Compare our CPIC/DPWG recommendations for PharmCAT's example (VCF + outside calls) with PharmCAT's own
+    ``report.json``. Buckets: ``identical`` (same populations and texts), ``text_differs`` (same number of rows,
+    wording changed between guideline snapshots), ``not_in_snapshot`` (guideline newer than our 2024-03 guideline
+    data), ``only_ours`` (we recommend, PharmCAT does not), ``only_pharmcat``."""
+    import json
+    import re
+
+    from genmed.pgx import call_vcf, recommend
+    from genmed.pgx.knowledge import html_to_text
+
+    def norm(t):
+        return re.sub(r"\s+", " ", html_to_text(t or "")).strip().lower()
+
+    res = call_vcf(examples_dir / "pharmcat.example.vcf",
+                   outside_calls=examples_dir / "pharmcat.example.outsideCall.tsv")
+    report = json.loads((examples_dir / "pharmcat.example.report.json").read_text())
+    out: dict[str, list[str]] = {k: [] for k in ("identical", "text_differs", "not_in_snapshot", "only_ours",
+                                                  "only_pharmcat")}
+    for section, src in (("CPIC Guideline Annotation", "CPIC"), ("DPWG Guideline Annotation", "DPWG")):
+        for drug, entry in report["drugs"].get(section, {}).items():
+            theirs = {(norm(a.get("population")), norm(a.get("drugRecommendation")))
+                      for g in entry["guidelines"] for a in g["annotations"] if a.get("drugRecommendation")}
+            recs = recommend(res, [drug], sources=[src])
+            ours = {(norm(r.population), norm(r.recommendation)) for r in recs if r.status == "recommendation"}
+            key = f"{src} {drug}"
+            if theirs == ours:
+                out["identical"].append(key)
+            elif any(r.status == "no_guideline" for r in recs):
+                out["not_in_snapshot"].append(key)
+            elif theirs and ours and len(theirs) == len(ours):
+                out["text_differs"].append(key)
+            elif ours and not theirs:
+                out["only_ours"].append(key)
+            else:
+                out["only_pharmcat"].append(key)
+    return out
