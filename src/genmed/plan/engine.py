@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from genmed.core.errors import InputError
+from genmed.core.errors import GenmedError
 from genmed.core.logging import get_logger
 from genmed.patient.codes import code_map
 from genmed.patient.model import Patient
@@ -159,7 +159,7 @@ class _Ctx:
         try:
             twin = self.clinical.digital_twin(schema.name, cov, arms=[comparator, arm], seed=self.seed, n_samples=20,
                                               explain=False)
-        except InputError as exc:
+        except GenmedError as exc:  # missing covariates, implausible values, a model file absent
             missing = list(getattr(exc, "missing", []))
             msg = str(exc)
             if missing:
@@ -495,7 +495,7 @@ def _warfarin(ctx: _Ctx) -> DoseEstimate:
                                     weight_kg=vals["weight_kg"], race=race,
                                     enzyme_inducer=bool(ctx.current & ENZYME_INDUCERS),
                                     amiodarone="amiodarone" in ctx.current)
-    except InputError as exc:
+    except GenmedError as exc:
         return DoseEstimate(drug="warfarin", status="indeterminate", text=str(exc), missing=[str(exc)],
                             algorithm="IWPC pharmacogenetic algorithm")
     if est.status != "estimated" or est.weekly_dose_mg is None:
