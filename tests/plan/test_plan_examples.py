@@ -203,3 +203,17 @@ def test_ranking_is_deterministic(example_plans):
     assert [(o.id, o.rank, o.status) for c in a.conditions for o in c.options] == \
            [(o.id, o.rank, o.status) for c in b.conditions for o in c.options]
     assert not math.isnan(a.option("warfarin").dose_estimates[0].weekly_mg)
+
+
+def test_missing_model_file_makes_the_prediction_indeterminate(example_plans, monkeypatch):
+    import genmed.clinical
+    from genmed.core.errors import ModelNotFoundError
+
+    def boom(*a, **k):
+        raise ModelNotFoundError("twin weights not found", source="genmed/clinical/weights/gbsg2.npz")
+
+    monkeypatch.setattr(genmed.clinical, "digital_twin", boom, raising=False)
+    plan = build_plan(example_plans["breast-cyp2d6-pm"][0])
+    r = plan.option("tamoxifen").response
+    assert r.status == "indeterminate" and "twin weights not found" in r.reason and not r.curves
+    assert any("predicted response (gbsg2)" in m for m in plan.missing)
