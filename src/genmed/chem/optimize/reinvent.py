@@ -44,6 +44,22 @@ class ReinventParams(OptimizerParams):
     precision: str = Field(default="fp32", pattern="^(fp32|bf16)$")
 
 
+def _load_prior_compat(load_prior, path: str):
+    """``load_prior``, also accepting checkpoints whose metadata holds a ``torch.__version__`` object (a
+    ``TorchVersion``, which torch's weights-only loader refuses unless allow-listed)."""
+    import torch
+
+    try:
+        return load_prior(path)
+    except ValueError as exc:
+        if "TorchVersion" not in str(exc):
+            raise
+        from torch.torch_version import TorchVersion
+
+        with torch.serialization.safe_globals([TorchVersion]):
+            return load_prior(path)
+
+
 def murcko_scaffold(smiles: str) -> str:
     from rdkit import Chem
     from rdkit.Chem.Scaffolds import MurckoScaffold
@@ -70,7 +86,7 @@ class Reinvent(Optimizer):
 
         path = self.params.prior or str(default_prior_path())
         try:
-            self.prior = load_prior(path)
+            self.prior = _load_prior_compat(load_prior, path)
         except (FileNotFoundError, ValueError) as exc:
             raise ModelNotFoundError(f"optimizer.reinvent.prior: {exc}") from None
         self.prior_path = path
