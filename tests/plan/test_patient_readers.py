@@ -239,3 +239,16 @@ def test_deidentified_copy_drops_safe_harbor_identifiers():
     acs = read_patient(example_dir(EX)).deidentified()
     stent = next(c for c in acs.conditions if c.key == "pci")
     assert "2026-11-11" not in stent.text and "[DATE]" in stent.text  # dates in free text too
+
+
+def test_compact_json_form(tmp_path):
+    import yaml
+
+    raw = yaml.safe_load((example_dir("crc-dpyd") / "patient.yaml").read_text())
+    folder = tmp_path / "p"
+    folder.mkdir()
+    shutil.copy(example_dir("crc-dpyd") / "genotypes.vcf", folder / "genotypes.vcf")
+    (folder / "patient.json").write_text(json.dumps(raw, default=str))
+    p = read_patient(folder)  # the folder holds only patient.json: compact JSON
+    assert p.source_format == "compact" and {a.key for a in p.allergies} == {"oxaliplatin"}
+    assert p.vcf_sample == "GM-S0003"
