@@ -32,10 +32,18 @@ def render_html(plan: TreatmentPlan, *, identity: Identity | None = None) -> str
         for o in c.options:
             if o.response and o.response.curves:
                 plots[o.id] = survival_plot(o.response, highlight=o.response.arm)
+    gene_use: dict[str, set[str]] = {}
+    advice = [a for c in plan.conditions for o in c.options for a in o.pgx]
+    advice += [a for m in plan.medication_review for a in m.advice]
+    for a in advice:
+        if a.action in ("avoid", "adjust-dose", "standard", "no-recommendation"):
+            for g in a.genes:
+                gene_use.setdefault(g, set()).add(a.drug)
     ident = identity if identity is not None and any(identity.values()) else None
     created = plan.created_at[:10] if ident else plan.created_at[:4]
     return _env().get_template("plan.html.j2").render(
-        plan=plan, ident=ident, plots=plots, created=created, today=date.today().isoformat(),
+        plan=plan, ident=ident, plots=plots, created=created,
+        gene_use={g: ", ".join(sorted(d)) for g, d in gene_use.items()}, today=date.today().isoformat(),
     )
 
 

@@ -30,7 +30,8 @@ def survival_plot(pred: ResponsePrediction, *, highlight: str | None = None) -> 
         ax.fill_between(t, c.lower, c.upper, step="post", color=color, alpha=0.18, lw=0)
     if pred.horizon:
         ax.axvline(pred.horizon / scale, color="#777", ls=":", lw=1)
-    ax.set_ylim(0, 1.02)
+    low = min(min(c.lower) for c in pred.curves)
+    ax.set_ylim(0 if low < 0.5 else max(0.0, (int(low * 10) - 1) / 10), 1.005)  # zoom when all curves stay high
     ax.set_xlabel("years" if years else (pred.time_unit or "time"))
     ax.set_ylabel(f"P(free of {pred.endpoint or 'event'})", fontsize=8)
     ax.grid(alpha=0.3)
