@@ -20,7 +20,11 @@ def test_images(data_dir) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def shipped_model():
+    import torch
+
     from genmed.imaging.predictor import ImagingModel, default_model_dir
+
+    torch.set_num_threads(1)  # tiny models: one thread is fastest on the shared machine
 
     if not (default_model_dir() / "model.pt").exists():
         pytest.skip("shipped imaging model not present (run `genmed imaging train --out ...`)")

@@ -96,9 +96,10 @@ def test_integrated_gradients_completeness(shipped_model, test_images):
     from genmed.imaging.saliency import grad_cam, integrated_gradients_raw
 
     x = test_images[0][5].astype(np.float32) / 255
-    attr = integrated_gradients_raw(shipped_model.members, x, steps=128)
+    members = shipped_model.members[:2]
+    attr = integrated_gradients_raw(members, x, steps=64)
     with torch.no_grad():
-        f = [torch.stack([m(torch.from_numpy(v)[None, None]) for m in shipped_model.members]).mean().item()
+        f = [torch.stack([m(torch.from_numpy(v)[None, None]) for m in members]).mean().item()
              for v in (x, np.zeros_like(x))]
     assert attr.sum() == pytest.approx(f[0] - f[1], rel=0.1, abs=0.1)
     cam = grad_cam(shipped_model.members, x)
