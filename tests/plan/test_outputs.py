@@ -238,3 +238,26 @@ def test_parse_formats():
     assert parse_formats("HTML, json") == ["html", "json"]
     with pytest.raises(InputError):
         parse_formats("")
+
+
+def test_batch_plans_a_folder_and_reports_bad_files(tmp_path):
+    import shutil
+
+    from genmed.plan import run_batch
+
+    src = tmp_path / "cohort"
+    src.mkdir()
+    shutil.copy(example_dir("breast-cyp2d6-pm") / "bundle.json", src / "Jane_Quinn_Example.json")
+    shutil.copy(example_dir("breast-cyp2d6-pm") / "genotypes.vcf", src / "genotypes.vcf")
+    text = (example_dir("crc-dpyd") / "patient.yaml").read_text().replace("vcf: genotypes.vcf", "vcf: crc.vcf")
+    (src / "crc.yaml").write_text(text)
+    shutil.copy(example_dir("crc-dpyd") / "genotypes.vcf", src / "crc.vcf")
+    (src / "broken.json").write_text("{nope")
+    rows = run_batch(src, tmp_path / "out")
+    assert sorted(r["status"] for r in rows) == ["error", "ok", "ok"]
+    bad = next(r for r in rows if r["status"] == "error")
+    assert f"input #{bad['index']}" in bad["error"] and "broken" not in bad["error"]
+    csv_text = (tmp_path / "out" / "batch.csv").read_text()
+    assert "Jane" not in csv_text and "capecitabine" in csv_text
+    for r in (r for r in rows if r["status"] == "ok"):
+        assert (tmp_path / "out" / r["subject"] / "plan.json").exists()

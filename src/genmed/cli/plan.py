@@ -55,6 +55,28 @@ def run_cmd(
     _report(run, as_json)
 
 
+@app.command("batch")
+def batch_cmd(
+    folder: Path = typer.Argument(..., help="Folder of patient files (FHIR bundles / compact records)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: one sub-folder per pseudonym + batch.csv."),
+    fmt: str = typer.Option("json,fhir", "--format", "-f", help="Comma-separated: html, pdf, json, fhir."),
+    identified: bool = typer.Option(False, "--identified", help="Keep identifiers in the HTML reports (default: de-identified)."),
+    strict: bool = typer.Option(False, "--strict", help="Refuse bundles with any schema error."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Local worker processes."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Plan for every patient in a folder (a cohort export); a bad file is reported, not fatal."""
+    from genmed.plan import run_batch
+
+    rows = run_batch(folder, out, formats=fmt, deidentify=not identified, strict=strict, workers=workers)
+    ok = sum(r["status"] == "ok" for r in rows)
+    lines = [f"{ok}/{len(rows)} planned -> {out} (batch.csv)"]
+    lines += [f"  #{r['index']}: {r['error']}" for r in rows if r["status"] != "ok"]
+    emit(rows, as_json, "\n".join(lines))
+    if ok == 0:
+        raise typer.Exit(2)
+
+
 @app.command("example")
 def example_cmd(
     name: str = typer.Argument("breast-cyp2d6-pm", help="Example patient (see `genmed plan examples`)."),

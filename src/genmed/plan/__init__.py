@@ -6,6 +6,7 @@ Public API::
     plan = build_plan(read_patient("patient/"))          # TreatmentPlan (pure, writes nothing)
     run = run_plan("patient/", out_dir="runs/p1")         # writes report.html/pdf, plan.json, careplan.json
     run = run_example("breast-cyp2d6-pm", out_dir="runs/demo")   # what `make demo` runs
+    rows = run_batch("exports/", "runs/cohort", workers=2)         # one plan per patient file
 """
 
 from genmed.plan.engine import build_plan
@@ -22,10 +23,10 @@ from genmed.plan.model import (
     ResponsePrediction,
     TreatmentPlan,
 )
-from genmed.plan.runner import FORMATS, PlanRun, load_plan, run_example, run_plan
+from genmed.plan.runner import FORMATS, PlanRun, load_plan, run_batch, run_example, run_plan
 
 __all__ = [
-    "build_plan", "run_plan", "run_example", "load_plan", "PlanRun", "FORMATS", "load_knowledge", "Knowledge",
+    "build_plan", "run_plan", "run_example", "run_batch", "load_plan", "PlanRun", "FORMATS", "load_knowledge", "Knowledge",
     "TreatmentPlan", "ConditionPlan", "Option", "DrugAdvice", "DoseEstimate", "Evidence", "Flag", "GeneResult",
     "MedicationReview", "ResponsePrediction",
 ]

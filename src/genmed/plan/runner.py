@@ -150,3 +150,58 @@ def load_plan(path: str | Path) -> TreatmentPlan:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise InputError(f"not a genmed plan.json ({where}: {first['msg']})", source=str(p)) from None
+
+
+def _batch_one(args: tuple[int, str, str, list[str], bool, bool]) -> dict:
+    """One patient of a batch (runs in a worker process). Errors become a row, never abort the batch."""
+    from genmed.core.errors import GenmedError
+    from genmed.core.logging import scrub
+    from genmed.patient import read_patient
+
+    index, source, out_root, fmts, deidentify, strict = args
+    try:
+        subject = read_patient(source, strict=strict, check_vcf=False).pseudonym
+        run = run_plan(source, out_dir=Path(out_root) / subject, formats=fmts, deidentify=deidentify, strict=strict)
+        plan = run.plan
+        return {"index": index, "subject": subject, "status": "ok", "seconds": run.seconds,
+                "partial": plan.partial, "missing": len(plan.missing),
+                "top_options": "; ".join(f"{c.condition}={c.options[0].id}" for c in plan.conditions if c.options),
+                "error": ""}
+    except GenmedError as exc:
+        msg = scrub(str(exc).replace(str(source), f"input #{index}"))
+        return {"index": index, "subject": "", "status": "error", "seconds": 0.0, "partial": None, "missing": None,
+                "top_options": "", "error": msg}
+
+
+def run_batch(folder: str | Path, out_dir: str | Path, *, formats: str | list[str] | None = "json,fhir",
+              deidentify: bool = True, strict: bool = False, workers: int = 1) -> list[dict]:
+    """Plan for every patient file in ``folder`` (FHIR bundles or compact records, ``*.json``/``*.yaml``).
+
+    Each patient gets ``out_dir/<pseudonym>/``; ``out_dir/batch.csv`` lists one row per input *by index* (input
+    file names often carry names, so they are not repeated). A bad file is a row with its error, not a stopped
+    batch. ``workers`` > 1 uses a local process pool.
+    """
+    import csv
+    from concurrent.futures import ProcessPoolExecutor
+
+    folder, out = Path(folder), Path(out_dir)
+    if not folder.is_dir():
+        raise InputError("not a folder", source=str(folder))
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".json", ".yaml", ".yml") and p.is_file())
+    if not files:
+        raise InputError("no patient files (*.json, *.yaml) in the folder", source=str(folder))
+    fmts = parse_formats(formats)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(i, str(p), str(out), fmts, deidentify, strict) for i, p in enumerate(files)]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rows = list(pool.map(_batch_one, jobs))
+    else:
+        rows = [_batch_one(j) for j in jobs]
+    with open(out / "batch.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    log.info("batch: %d patient file(s), %d planned, %d failed", len(rows),
+             sum(r["status"] == "ok" for r in rows), sum(r["status"] != "ok" for r in rows))
+    return rows
