@@ -10,7 +10,7 @@ import secrets
 import shlex
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,8 @@ KEY_PACKAGES = ("torch", "rdkit", "numpy", "pandas", "scikit-learn", "scikit-sur
 def package_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     out = {"genmed": __version__, "python": platform.python_version()}
     for name in (*KEY_PACKAGES, *extra):
-        try:
+        with suppress(importlib.metadata.PackageNotFoundError):
             out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            pass
     return out
 
 

@@ -142,11 +142,14 @@ def sample_tokens(
     seqs = torch.zeros((n, prior.config.max_length), dtype=torch.long, device=device)
     state = None
     step_input = tokens
+    # never emit framing/padding/unknown tokens mid-sequence: they have no SMILES text
+    forbidden = torch.tensor([vocab.pad_id, vocab.bos_id, vocab.unk_id], device=device)
     with autocast_context(device, precision):
         for t in range(prior.config.max_length):
             logits, state = model(step_input, state)
             logits = logits[:, -1, :].float()
             logp = torch.log_softmax(logits, dim=-1)
+            logits[:, forbidden] = -math.inf
             probs = torch.softmax(logits / temperature, dim=-1)
             nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             nxt = torch.where(finished, torch.full_like(nxt, vocab.pad_id), nxt)

@@ -312,7 +312,7 @@ def train_prior(
         "final_val_nll": history[-1]["val_nll"] if history else None,
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "wall_minutes": (time.time() - start_time) / 60,
         "completed": step >= total_steps,
         "validity_1k": sample_validity(prior, 1000),

@@ -1,0 +1,1 @@
+"""Benchmark metrics for generative chemistry (MOSES distribution-learning metrics)."""
