@@ -217,3 +217,20 @@ def test_missing_model_file_makes_the_prediction_indeterminate(example_plans, mo
     r = plan.option("tamoxifen").response
     assert r.status == "indeterminate" and "twin weights not found" in r.reason and not r.curves
     assert any("predicted response (gbsg2)" in m for m in plan.missing)
+
+
+def test_deceased_minor_and_ageless_records_are_called_out(example_plans):
+    from genmed.patient.model import Issue
+
+    base = example_plans["crc-dpyd"][0]
+    dead = base.model_copy(deep=True)
+    dead.issues.append(Issue(severity="warning", where="Patient.deceased", message="patient is recorded as deceased"))
+    assert build_plan(dead).summary[0].startswith("WARNING: the record states that this patient is deceased")
+    child = base.model_copy(deep=True)
+    child.age = 12.0
+    plan = build_plan(child)
+    assert "for adults" in plan.summary[0] and plan.limitations[0].startswith("Paediatric")
+    ageless = base.model_copy(deep=True)
+    ageless.age = None
+    ageless.identity.birth_date = None
+    assert any(m.startswith("age: no birth date") for m in build_plan(ageless).missing)

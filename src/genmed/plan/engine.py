@@ -646,6 +646,15 @@ def build_plan(patient: Patient, *, pgx_result: Any | None = None, knowledge: Kn
         "only from results present in the record (outside calls).",
     ]
     summary = _summary(patient, conditions, review, ctx)
+    if any(i.where.endswith("deceased") for i in patient.issues):
+        summary.insert(0, "WARNING: the record states that this patient is deceased; check the record before using "
+                          "this plan.")
+    if patient.age is not None and patient.age < 18:
+        summary.insert(0, f"WARNING: patient aged {patient.age:g}: the options and dosing sources are for adults.")
+        limitations.insert(0, "Paediatric patient: the knowledge file, guideline rows and dosing algorithms used "
+                              "here were written for adults.")
+    elif patient.age is None:
+        ctx.missing.append("age: no birth date in the record (age limits and age-dependent dosing not checked)")
     plan = TreatmentPlan(
         plan_id=f"plan-{time.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(3)}",
         created_at=datetime.now(UTC).isoformat(timespec="seconds"), subject=patient.pseudonym,
