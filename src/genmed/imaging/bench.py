@@ -142,7 +142,8 @@ Ensemble members alone: AUC {', '.join(f'{a:.3f}' for a in t['member_auc'])}; AC
 ({v['ece_uncalibrated']:.3f} before). The temperature (T = {res.get('temperature', float('nan')):.2f}) is fitted on
 validation only; it improves validation ECE, and on test it {'worsens' if t['ece'] > t['ece_uncalibrated'] else 'improves'} ECE. ECE of
 P(pneumonia) itself (reliability diagram): test {t['ece_positive_class']:.3f}, validation {v['ece_positive_class']:.3f}.
-Brier {t['brier']:.3f}, NLL {t['nll']:.3f}. The test split is the source data set's own test set, with a different
+Brier {t['brier']:.3f}, NLL {t['nll']:.3f}. MedMNIST's test split is a separate set of the source data (train/val were split from the
+source training set) with a different
 pneumonia prevalence (62.5%) than train/val (74%); this shift is the likely reason test calibration trails validation.
 
 **Refer-to-human band** (probability in the band, ensemble interval crossing 0.5, OOD, or classified normal with
