@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from genmed.imaging.diagnose import Diagnosis, diagnose, diagnose_array
+    from genmed.imaging.diagnosis import Diagnosis, diagnose, diagnose_array
     from genmed.imaging.evaluate import Evaluation, evaluate_bundle
     from genmed.imaging.io import ImageData, Study, load_image, load_study
     from genmed.imaging.medmnist import MedMNISTSplit, load_medmnist
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from genmed.imaging.train import TrainConfig, train_bundle
 
 _EXPORTS = {
-    "Diagnosis": "diagnose", "diagnose": "diagnose", "diagnose_array": "diagnose",
+    "Diagnosis": "diagnosis", "diagnose": "diagnosis", "diagnose_array": "diagnosis",
     "Evaluation": "evaluate", "evaluate_bundle": "evaluate",
     "ImageData": "io", "Study": "io", "load_image": "io", "load_study": "io",
     "MedMNISTSplit": "medmnist", "load_medmnist": "medmnist",

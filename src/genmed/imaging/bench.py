@@ -52,7 +52,7 @@ def run_benchmark(model_path: str | None = None, out_json: Path | None = None, t
     import numpy as np
     import torch
 
-    from genmed.imaging.diagnose import diagnose
+    from genmed.imaging.diagnosis import diagnose
     from genmed.imaging.evaluate import evaluate_predictions
     from genmed.imaging.medmnist import load_medmnist
     from genmed.imaging.oodset import build_ood_set

@@ -42,7 +42,7 @@ def _views(disp: np.ndarray, rng: np.random.Generator, n: int) -> list[np.ndarra
 
 
 def _from_image(img: ImageData, name: str, category: str, rng, crops: int) -> list[OODItem]:
-    from genmed.imaging.diagnose import metadata_reasons
+    from genmed.imaging.diagnosis import metadata_reasons
 
     items = []
     frames = range(img.shape[0]) if img.is_volume else [None]

@@ -19,7 +19,7 @@ from genmed.imaging.io import ImageData, load_image
 from genmed.imaging.predictor import ImagingModel, cached_model
 from genmed.imaging.preprocess import prepare
 
-log = get_logger("genmed.imaging.diagnose")
+log = get_logger("genmed.imaging.diagnosis")
 
 #: DICOM modalities that are projection radiographs (CR computed, DX digital, RG radiographic imaging,
 #: OT other — exported radiographs often carry OT).

@@ -12,7 +12,7 @@ from imaging_helpers import pydicom_file, write_dicom
 from PIL import Image
 
 from genmed.core.errors import InputError
-from genmed.imaging.diagnose import diagnose, diagnose_array
+from genmed.imaging.diagnosis import diagnose, diagnose_array
 
 
 def save_png(x28: np.ndarray, path, size=224):
@@ -130,3 +130,13 @@ def test_fhir_observation_validates(tmp_path, shipped_model, test_images):
     rejected = diagnose(pydicom_file("CT_small.dcm"), model=shipped_model, saliency=False)
     obs2 = Observation.model_validate(rejected.to_fhir_observation())
     assert obs2.valueQuantity is None and obs2.dataAbsentReason.coding[0].code == "not-applicable"
+
+
+def test_public_api_is_the_function_even_after_submodule_import():
+    import genmed.imaging
+    import genmed.imaging.diagnosis  # noqa: F401  (importing the submodule must not shadow the function)
+
+    assert callable(genmed.imaging.diagnose) and genmed.imaging.diagnose.__name__ == "diagnose"
+    from genmed.imaging import Diagnosis, diagnose
+
+    assert diagnose is genmed.imaging.diagnosis.diagnose and Diagnosis.__name__ == "Diagnosis"
