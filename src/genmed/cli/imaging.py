@@ -56,7 +56,7 @@ def diagnose(
     import json
 
     from genmed.core.provenance import run_directory
-    from genmed.imaging.diagnose import diagnose_image
+    from genmed.imaging.diagnosis import diagnose_image
     from genmed.imaging.io import load_image
     from genmed.imaging.predictor import ImagingModel
     from genmed.imaging.preprocess import prepare
