@@ -63,10 +63,7 @@ class Oracle:
         self.requested += len(smiles)
         canon = [canonical_smiles(s)[1] for s in smiles]
         out = np.zeros(len(smiles))
-        new: list[str] = []
-        for c in canon:
-            if c is not None and c not in self.buffer and c not in new:
-                new.append(c)
+        new = list(dict.fromkeys(c for c in canon if c is not None and c not in self.buffer))
         room = self.budget - self.calls
         to_score = new[: max(room, 0)]
         if to_score:

@@ -224,6 +224,13 @@ def run_design(
                               hint="use a new --out directory, or --restart to overwrite it")
         resume_state = state
 
+    prior_wall = 0.0  # checkpoints written before wall time was tracked: take it from the previous run.json
+    if resume_state is not None and (out / "run.json").is_file():
+        try:
+            prior_wall = float(json.loads((out / "run.json").read_text())["timings_s"]["total"])
+        except (ValueError, KeyError, TypeError):
+            prior_wall = 0.0
+
     cache = None
     if cfg.run.cache:
         cache = ScoreCache(cfg.run.cache_path or default_cache_path())
@@ -237,6 +244,7 @@ def run_design(
         if resume_state is None and metrics_path.exists():
             metrics_path.unlink()
         t_start = time.perf_counter()
+        wall_before = float(resume_state.get("wall_s", prior_wall)) if resume_state else 0.0
         last_ckpt = [time.perf_counter()]
         oracle = Oracle(scorer, cfg.run.budget)
         if resume_state is not None:
@@ -247,7 +255,8 @@ def run_design(
         def save_checkpoint(force: bool = False) -> None:
             if not force and time.perf_counter() - last_ckpt[0] < cfg.run.checkpoint_every_s:
                 return
-            state = {"config_digest": digest, "oracle": oracle.state(), "optimizer": opt.state()}
+            state = {"config_digest": digest, "oracle": oracle.state(), "optimizer": opt.state(),
+                     "wall_s": wall_before + time.perf_counter() - t_start}
             tmp = ckpt_path.with_suffix(".tmp")
             torch.save(state, tmp)
             tmp.replace(ckpt_path)
@@ -272,8 +281,16 @@ def run_design(
         with ctx.timed("baseline"):
             base_smiles, base_source = _baseline_smiles(cfg, opt, cfg.run.baseline_samples, cfg.run.seed)
             base = scorer(base_smiles) if base_smiles else None
+        calls_before = len(resume_state["oracle"]["buffer"]) if resume_state else 0
         summary = _write_outputs(out, cfg, scorer, oracle, opt, base, base_source, patient_facts)
         summary["config_digest"] = digest
+        # wall time of the work that produced these molecules, across resumptions (a rerun of a finished run
+        # only rewrites the outputs and adds nothing)
+        did_work = oracle.calls > calls_before or resume_state is None
+        summary["wall_s"] = round(wall_before + (time.perf_counter() - t_start if did_work else 0.0), 1)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        if did_work:
+            save_checkpoint(force=True)
         ctx.summary.update({k: summary[k] for k in ("oracle_calls", "best_score", "top10_mean", "stop_reason")})
         for name in ("config.json", "metrics.jsonl", "top.csv", "top.sdf", "pareto.csv", "baseline.csv",
                      "report.html", "summary.json", CHECKPOINT):
@@ -311,13 +328,18 @@ def _write_outputs(out: Path, cfg: DesignConfig, scorer: Scorer, oracle: Oracle,
     if base is not None:
         base_rows = [base.record(i) for i in range(len(base.input_smiles))]
         _write_csv(out / "baseline.csv", base_rows)
+        # per objective: mean desirability over the molecules where it was computed (expensive components are
+        # skipped for molecules failing a hard filter; those must not count as zeros against the baseline)
         for n in names:
-            b = np.nan_to_num(base.desirability[n], nan=0.0)
-            t = np.array([r.get(f"{n}_desirability") or 0.0 for r in rows])
-            comparison[n] = {"baseline_mean": float(b.mean()) if len(b) else None,
-                             "top_mean": float(t.mean()) if len(t) else None}
+            b = base.desirability[n][~np.isnan(base.desirability[n])]
+            t = np.array([r[f"{n}_desirability"] for r in rows if r.get(f"{n}_desirability") is not None])
+            comparison[n] = {"baseline_mean": float(b.mean()) if len(b) else None, "baseline_n": int(len(b)),
+                             "top_mean": float(t.mean()) if len(t) else None, "top_n": int(len(t))}
         comparison["__total__"] = {"baseline_mean": float(np.mean(base.total)),
-                                   "top_mean": float(np.mean([r["score"] for r in rows])) if rows else None}
+                                   "top_mean": float(np.mean([r["score"] for r in rows])) if rows else None,
+                                   "baseline_pass_filters": float(np.mean(base.passed)),
+                                   "top_pass_filters": float(np.mean([bool(r.get("passed_filters", True))
+                                                                       for r in rows])) if rows else None}
     improved = {n: (v["top_mean"] or 0) > (v["baseline_mean"] or 0) for n, v in comparison.items()}
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()] \
         if (out / "metrics.jsonl").exists() else []
