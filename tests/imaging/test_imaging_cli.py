@@ -83,3 +83,13 @@ def test_missing_model(tmp_path, test_images, capsys):
     Image.fromarray(test_images[0][0]).save(png)
     code, _, err = cli(capsys, "imaging", "diagnose", png, "--model", tmp_path / "nomodel", "--out", tmp_path / "o")
     assert code == 3 and "imaging model not found" in err and not (tmp_path / "o").exists()
+
+
+def test_refer_band_option(tmp_path, test_images, capsys, shipped_model):
+    png = tmp_path / "x.png"
+    Image.fromarray(test_images[0][0]).resize((128, 128)).save(png)
+    code, out, _ = cli(capsys, "imaging", "diagnose", png, "--refer-band", "0,1", "--no-saliency", "--json",
+                       "--out", tmp_path / "o")
+    assert code == 0 and json.loads(out)["refer"] is True  # every probability is inside [0, 1]
+    code, _, err = cli(capsys, "imaging", "diagnose", png, "--refer-band", "0.9,0.1", "--out", tmp_path / "p")
+    assert code == 2 and "--refer-band" in err and not (tmp_path / "p").exists()

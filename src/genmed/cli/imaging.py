@@ -11,6 +11,18 @@ from genmed.cli._common import emit
 app = typer.Typer(help="Medical images: calibrated diagnosis, anomaly maps, saliency.", no_args_is_help=True)
 
 
+def parse_band(text: str) -> tuple[float, float]:
+    from genmed.core.errors import InputError
+
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--refer-band {text!r} is not LO,HI (e.g. 0.2,0.8)") from None
+    if not 0 <= lo <= hi <= 1:
+        raise InputError(f"--refer-band {text!r}: need 0 <= LO <= HI <= 1")
+    return lo, hi
+
+
 @app.command()
 def train(
     dataset: str = typer.Option("pneumoniamnist", help="MedMNIST data set under $GENMED_DATA_DIR/imaging."),
@@ -50,6 +62,7 @@ def diagnose(
     frame: int = typer.Option(None, help="Frame/slice to read from a multi-frame image or volume."),
     saliency: bool = typer.Option(True, help="Write Grad-CAM and anomaly-map PNGs."),
     ig: bool = typer.Option(False, "--integrated-gradients", help="Also write an integrated-gradients PNG (slower)."),
+    refer_band: str = typer.Option(None, help="Refer-to-human probability band LO,HI (default: the model's, 0.2,0.8)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Calibrated probability of pneumonia with interval, anomaly score, OOD check and saliency maps."""
@@ -65,7 +78,10 @@ def diagnose(
     img = load_image(image)
     prepare(img, frame=frame)
     loaded = ImagingModel.load(model)
-    config = {"model": str(loaded.path), "frame": frame, "saliency": saliency, "integrated_gradients": ig}
+    if refer_band:
+        loaded.refer_band = parse_band(refer_band)
+    config = {"model": str(loaded.path), "frame": frame, "saliency": saliency, "integrated_gradients": ig,
+              "refer_band": list(loaded.refer_band)}
     with run_directory("imaging-diagnose", out=out, config=config, subject=img.metadata.get("patient")) as run:
         d = diagnose_image(img, loaded, Path(run.path), frame=frame, saliency=saliency, integrated_gradients=ig)
         (run.file("diagnosis.json")).write_text(json.dumps(d.to_dict(), indent=2, default=str))
