@@ -14,6 +14,9 @@ PATIENTS = {
 }
 
 
+PATIENTS["actg320-death"] = PATIENTS["actg320"]
+
+
 @pytest.fixture
 def patients() -> dict[str, dict]:
     return {k: dict(v) for k, v in PATIENTS.items()}

@@ -31,7 +31,7 @@ def patient_file(tmp_path, patients):
 def test_trials_schema_models_json():
     r = invoke("trials", "--json")
     assert r.exit_code == 0, r.output
-    assert [d["name"] for d in json.loads(r.output)] == ["actg320", "gbsg2", "veterans"]
+    assert [d["name"] for d in json.loads(r.output)] == ["actg320", "actg320-death", "gbsg2", "veterans"]
     r = invoke("schema", "gbsg2", "--json")
     assert json.loads(r.output)["arms"][1]["name"] == "tamoxifen"
     r = invoke("models", "--json")

@@ -73,6 +73,14 @@ def test_trial_hazard_ratio_reproduces_hammer_1997():
     assert "stratified by strat2" in est.label
 
 
+def test_trial_hazard_ratio_reproduces_hammer_1997_death_and_survives_few_events():
+    d = load_trial("actg320-death")
+    est = trial_hazard_ratio(d)
+    assert est.hr == pytest.approx(0.43, abs=0.01) and est.ci == pytest.approx((0.19, 0.99), abs=0.01)
+    adj = trial_hazard_ratio(d, adjusted=True)  # 26 deaths: needs the sparse-level guard and BFGS fallback
+    assert 0.3 < adj.hr < 0.6 and "american indian" in adj.method
+
+
 def test_veterans_unadjusted_hr_matches_r_survival(veterans):
     est = trial_hazard_ratio(veterans)
     assert est.hr == pytest.approx(1.018, abs=0.01)

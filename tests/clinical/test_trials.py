@@ -7,7 +7,8 @@ from genmed.core.errors import ConfigError, InputError
 
 
 def test_list_and_schema():
-    assert list_trials() == ["actg320", "gbsg2", "veterans"]
+    assert list_trials() == ["actg320", "actg320-death", "gbsg2", "veterans"]
+    assert trial_schema("actg320_death").name == "actg320-death"
     s = trial_schema("ACTG-320")
     assert s.name == "actg320" and s.arm_names == ["zdv_3tc", "idv_zdv_3tc"]
     assert "cd4" in s.required and s.covariate("cd4").unit == "cells/uL"
@@ -18,7 +19,8 @@ def test_list_and_schema():
         trial_schema("nope")
 
 
-@pytest.mark.parametrize("name,n,events", [("actg320", 1151, 96), ("veterans", 137, 128), ("gbsg2", 686, 299)])
+@pytest.mark.parametrize("name,n,events", [("actg320", 1151, 96), ("actg320-death", 1151, 26), ("veterans", 137, 128),
+                                                ("gbsg2", 686, 299)])
 def test_load_trial(name, n, events):
     d = load_trial(name)
     assert len(d) == n and int(d.event.sum()) == events

@@ -14,7 +14,7 @@ from genmed.clinical.ensemble import WEIGHTS_DIR, shipped_ensemble
 from genmed.core.errors import InputError
 
 
-@pytest.mark.parametrize("trial", ["actg320", "veterans", "gbsg2"])
+@pytest.mark.parametrize("trial", ["actg320", "actg320-death", "veterans", "gbsg2"])
 def test_twin_structure_and_intervals(trial, patients):
     tw = digital_twin(trial, patients[trial])
     schema = trial_schema(trial)
@@ -118,7 +118,7 @@ def test_prediction_latency_under_200ms(patients):
 
 
 def test_shipped_weights_are_small_and_checksummed():
-    for trial in ("actg320", "veterans", "gbsg2"):
+    for trial in ("actg320", "actg320-death", "veterans", "gbsg2"):
         npz, js = WEIGHTS_DIR / f"{trial}.npz", WEIGHTS_DIR / f"{trial}.json"
         assert npz.stat().st_size < 1_000_000
         meta = json.loads(js.read_text())

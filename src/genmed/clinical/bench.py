@@ -79,7 +79,7 @@ def run(quick: bool = False, seeds: int = 3) -> dict[str, Any]:
 
     warnings.filterwarnings("ignore")
     results: dict[str, Any] = {"validation": {}, "pehe": [], "latency": None, "sksurv_rsf": None}
-    for trial in ("actg320", "veterans", "gbsg2"):
+    for trial in ("actg320", "actg320-death", "veterans", "gbsg2"):
         results["validation"][trial] = validate_trial(trial).to_dict()
     results["sksurv_rsf_trees"] = 200 if quick else 1000
     results["sksurv_rsf"] = sksurv_rsf_protocol(results["sksurv_rsf_trees"])

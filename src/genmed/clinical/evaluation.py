@@ -141,23 +141,40 @@ class EffectEstimate:
 def trial_hazard_ratio(data: TrialData, *, adjusted: bool = False) -> EffectEstimate:
     """The trial's primary analysis reproduced: Cox PH of the arm (stratified as the trial was, e.g. ACTG 320 by
     CD4 stratum), Wald 95% CI (statsmodels PHReg). ``adjusted`` adds the baseline covariates."""
+    import warnings
+
     import statsmodels.api as sm
 
     from genmed.clinical.survival import Encoder
 
     X = (data.arm == 1).astype(float)[:, None]
-    names = ["arm"]
+    dropped: list[str] = []
     if adjusted:
         enc = Encoder.fit(data)
-        X = np.hstack([X, enc.transform(data.X)])
-        names += enc.columns
+        Z = enc.transform(data.X)
+        # indicator columns of levels with no event (or only events) cannot be estimated (monotone likelihood)
+        keep = [j for j, c in enumerate(enc.columns)
+                if "=" not in c or 0 < data.event[Z[:, j] > 0].sum() < (Z[:, j] > 0).sum()]
+        dropped = [c for j, c in enumerate(enc.columns) if j not in keep]
+        X = np.hstack([X, Z[:, keep]])
     kw = {"strata": data.stratum} if data.stratum is not None else {}
-    res = sm.PHReg(data.time, X, status=data.event.astype(int), ties="efron", **kw).fit(disp=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model = sm.PHReg(data.time, X, status=data.event.astype(int), ties="efron", **kw)
+        res = model.fit(disp=0)
+        if not np.all(np.isfinite(res.params)):  # Newton can overflow with few events; BFGS is steadier
+            res = model.fit(disp=0, method="bfgs", maxiter=1000)
     b, se = float(res.params[0]), float(res.bse[0])
     strat = f", stratified by {data.schema.stratum_column}" if data.stratum is not None else ""
     label = "adjusted for baseline covariates" if adjusted else "unadjusted"
+    method = "statsmodels PHReg, Efron ties, Wald CI"
+    if dropped:
+        method += f"; levels without events dropped: {', '.join(dropped)}"
+    if not (np.isfinite(b) and np.isfinite(se)):
+        return EffectEstimate(f"Cox PH {label}{strat}: not estimable (too few events)", float("nan"),
+                              (float("nan"), float("nan")), method)
     return EffectEstimate(f"Cox PH {label}{strat}", float(np.exp(b)), (float(np.exp(b - 1.96 * se)),
-                          float(np.exp(b + 1.96 * se))), "statsmodels PHReg, Efron ties, Wald CI")
+                          float(np.exp(b + 1.96 * se))), method)
 
 
 def ensemble_average_effect(ens, data: TrialData) -> EffectEstimate:

@@ -9,7 +9,7 @@ are rejected, and values outside the range seen in the trial are flagged "outsid
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -161,6 +161,7 @@ class TrialSchema:
     citation: str = ""
     stratum_column: str | None = None
     notes: str = ""
+    loader_kwargs: tuple[tuple[str, Any], ...] = ()
 
     @property
     def required(self) -> list[str]:
@@ -352,6 +353,24 @@ TRIALS: dict[str, TrialSchema] = {
 }
 
 
+# ACTG 320's secondary endpoint (death alone, 26 deaths): the same patients and covariates, its own published HR.
+TRIALS["actg320-death"] = replace(
+    TRIALS["actg320"],
+    name="actg320-death",
+    title="ACTG 320 (secondary endpoint: death): indinavir added to zidovudine (or stavudine) + lamivudine",
+    endpoint="death",
+    loader_kwargs=(("endpoint", "death"),),
+    published=(
+        PublishedEffect("HR", 0.43, (0.19, 0.99), "death",
+                        "Hammer SM et al. N Engl J Med 1997;337:725-733 (ACTG 320)"),
+    ),
+    notes="26 deaths: individual effects are weakly identified; read intervals, not point estimates.",
+)
+
+_ALIASES = {"aids": "actg320", "actg": "actg320", "veteran": "veterans", "vlc": "veterans", "gbsg": "gbsg2",
+            "actg320death": "actg320-death"}
+
+
 def list_trials() -> list[str]:
     """Names of the trials genmed can model (``actg320``, ``gbsg2``, ``veterans``)."""
     return sorted(TRIALS)
@@ -359,8 +378,10 @@ def list_trials() -> list[str]:
 
 def trial_schema(name: str) -> TrialSchema:
     """The schema of a trial: covariates a patient must supply (with units), arms, endpoint, published effect."""
-    key = str(name).strip().lower().replace("-", "").replace(" ", "")
-    key = {"aids": "actg320", "actg": "actg320", "veteran": "veterans", "vlc": "veterans", "gbsg": "gbsg2"}.get(key, key)
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    if key not in TRIALS:
+        squashed = key.replace("-", "")
+        key = _ALIASES.get(squashed, squashed)
     if key not in TRIALS:
         raise ConfigError(f"unknown trial {name!r}", hint=f"known: {', '.join(list_trials())}")
     return TRIALS[key]
@@ -372,7 +393,7 @@ def _load_cached(name: str) -> TrialData:
     import sksurv.datasets as ds
 
     schema = TRIALS[name]
-    Xraw, y = getattr(ds, schema.loader)()
+    Xraw, y = getattr(ds, schema.loader)(**dict(schema.loader_kwargs))
     event_field, time_field = y.dtype.names
     X = pd.DataFrame({c.name: Xraw[c.column].astype(str if c.kind == "categorical" else float) for c in schema.covariates})
     for c in schema.covariates:

@@ -63,7 +63,10 @@ class ValidationReport:
                 else:
                     lines.append(f"| published: {p['source']} | — | {p['note']} |")
             for r in self.reproduced:
-                lines.append(f"| ours: {r['label']} | {r['hr']:.2f} | {r['ci'][0]:.2f}-{r['ci'][1]:.2f} |")
+                if r["hr"] != r["hr"]:  # NaN: not estimable
+                    lines.append(f"| ours: {r['label']} | — | — |")
+                else:
+                    lines.append(f"| ours: {r['label']} | {r['hr']:.2f} | {r['ci'][0]:.2f}-{r['ci'][1]:.2f} |")
         lines += ["", "| arm | RMST observed (KM) | RMST predicted (twin, mean) |", "|---|---|---|"]
         for r in self.rmst_by_arm:
             lines.append(f"| {r['arm']} | {r['observed']:.1f} {u} | {r['predicted']:.1f} {u} |")
@@ -118,6 +121,9 @@ def validate_trial(trial: str, *, candidates: list[str] | None = None, folds: in
     primary = next((p for p in schema.published if p.estimate is not None), None)
     if primary is not None:
         for r in reproduced:
+            if not np.isfinite(r.hr):
+                verdict.append(f"{r.label}")
+                continue
             overlap = r.ci[0] <= primary.ci[1] and primary.ci[0] <= r.ci[1]
             same_dir = (r.hr < 1) == (primary.estimate < 1)
             kind = "reference" if primary.note.startswith("reference") else "published"
@@ -127,6 +133,9 @@ def validate_trial(trial: str, *, candidates: list[str] | None = None, folds: in
                 f"{'same direction' if same_dir else 'OPPOSITE direction'}, CIs {'overlap' if overlap else 'DO NOT overlap'}")
     else:
         for r in reproduced:
+            if not np.isfinite(r.hr):
+                verdict.append(f"{r.label}")
+                continue
             sig = "excludes 1" if (r.ci[1] < 1 or r.ci[0] > 1) else "includes 1"
             verdict.append(f"{r.label}: HR {r.hr:.2f} ({r.ci[0]:.2f}-{r.ci[1]:.2f}), CI {sig}; "
                            f"published: {schema.published[0].note if schema.published else 'n/a'}")
