@@ -36,3 +36,17 @@ def moses_smiles(n: int, seed: int = 0, split: str = "test") -> list[str]:
 @pytest.fixture(scope="session")
 def molecules() -> list[str]:
     return moses_smiles(300) + DRUGS
+
+
+@pytest.fixture(scope="session")
+def tiny_prior(tmp_path_factory) -> str:
+    """A tiny untrained prior over a C/N/O alphabet: RL must work whatever the prior's quality."""
+    import torch
+
+    from genmed.chem.models.prior import PriorConfig, build_prior
+    from genmed.chem.models.tokenizer import Vocabulary
+
+    torch.manual_seed(0)
+    prior = build_prior(Vocabulary.build(["CCO", "CN", "OC", "CCCC"]),
+                        PriorConfig(embedding_dim=16, hidden_dim=32, num_layers=1, max_length=24))
+    return str(prior.save(tmp_path_factory.mktemp("prior") / "tiny.pt"))

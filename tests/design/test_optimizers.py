@@ -9,18 +9,6 @@ from genmed.core.errors import ConfigError
 QED = {"objective": [{"component": "qed"}]}
 
 
-@pytest.fixture(scope="module")
-def tiny_prior(tmp_path_factory):
-    """A tiny untrained prior over a C/N/O alphabet: RL must work whatever the prior's quality."""
-    from genmed.chem.models.prior import PriorConfig, build_prior
-    from genmed.chem.models.tokenizer import Vocabulary
-
-    torch.manual_seed(0)
-    prior = build_prior(Vocabulary.build(["CCO", "CN", "OC", "CCCC"]),
-                        PriorConfig(embedding_dim=16, hidden_dim=32, num_layers=1, max_length=24))
-    return str(prior.save(tmp_path_factory.mktemp("prior") / "tiny.pt"))
-
-
 def test_oracle_counts_unique_valid_molecules_and_stops_at_budget():
     o = Oracle(Scorer(QED), budget=3)
     s1 = o(["CCO", "OCC", "C(", "CCN"])  # CCO == OCC; C( invalid

@@ -161,3 +161,16 @@ def test_bad_patient_profiles(tmp_path, config, content, match, capsys):
 def test_components_listing(capsys):
     code, _ = _cli_inprocess(capsys, "design", "components", "--json")
     assert code == 0
+
+
+def test_reinvent_run_compares_with_a_prior_sample(tmp_path, tiny_prior):
+    cfg = tmp_path / "rl.toml"
+    text = CONFIG.replace('optimizer = "graph-ga"', 'optimizer = "reinvent"')
+    text = text[: text.index("[optimizer.graph-ga]")] + f"[optimizer.reinvent]\nprior = '{tiny_prior}'\nbatch_size = 16\n"
+    cfg.write_text(text)
+    s = run_design(cfg, tmp_path / "rl", budget=40)
+    assert s["optimizer"] == "reinvent" and s["oracle_calls"] <= 40
+    assert s["baseline_source"].startswith("prior sample")
+    assert (tmp_path / "rl" / "checkpoint.pt").is_file()
+    s2 = run_design(cfg, tmp_path / "rl", budget=60)  # the agent's weights come back from the checkpoint
+    assert s2["oracle_calls"] >= s["oracle_calls"]
