@@ -164,6 +164,16 @@ def test_study_directory_sorted_into_volume(tmp_path):
     assert load_image(study).kind == "volume"
 
 
+def test_directory_with_two_series_asks_to_choose(tmp_path):
+    study = tmp_path / "two"
+    study.mkdir()
+    write_dicom(study / "a.dcm", ramp(), extra={"SeriesInstanceUID": "1.2.3.1", "SeriesDescription": "PA"})
+    write_dicom(study / "b.dcm", ramp(16, 16), extra={"SeriesInstanceUID": "1.2.3.2", "SeriesDescription": "LAT"})
+    with pytest.raises(InputError, match="2 image series"):
+        load_image(study)
+    assert sorted(s.shape for s in load_study(study).series) == [(16, 16), (32, 32)]
+
+
 def test_empty_directory(tmp_path):
     with pytest.raises(InputError, match="no readable DICOM"):
         load_image(tmp_path)

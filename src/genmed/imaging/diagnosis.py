@@ -154,7 +154,10 @@ def diagnose_image(img: ImageData, model: ImagingModel, out: Path | None, *, fra
             paths["integrated_gradients"] = str(overlay_png(base, ig_map(members, prep.x),
                                                             out / "saliency_integrated_gradients.png"))
         amap = pred.anomaly_map[0]
-        paths["anomaly_map"] = str(overlay_png(base, amap / max(float(amap.max()), 1e-8), out / "anomaly_map.png"))
+        # opacity follows the image-level score: an image under the anomaly threshold shows only a faint map
+        strength = float(np.clip(pred.anomaly_score[0] / max(model.anomaly_threshold, 1e-8), 0.25, 1.0))
+        paths["anomaly_map"] = str(overlay_png(base, amap / max(float(amap.max()), 1e-8), out / "anomaly_map.png",
+                                               alpha=0.6 * strength))
         t["saliency"] = (time.perf_counter() - t2) * 1000
     t["total"] = (time.perf_counter() - t0) * 1000
     val = model.validation_metrics()
