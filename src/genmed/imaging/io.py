@@ -290,7 +290,8 @@ def _load_dicom(path: Path, force: bool = False) -> ImageData:
         "patient": patient,
         "file_meta_missing": force,
     }
-    log.debug("read DICOM %s modality=%s shape=%s patient=%s", path.name, meta["modality"], px.shape, patient)
+    # file names can carry identifiers (DOE_JANE.dcm): log the pseudonymous patient, never the path
+    log.debug("read DICOM modality=%s shape=%s patient=%s", meta["modality"], px.shape, patient)
     return ImageData(px, kind, "dicom", str(path), meta, window, photometric == "MONOCHROME1", warnings)
 
 
