@@ -1,0 +1,260 @@
+"""Privacy and utility of a synthetic cohort, measured against a held-out part of the real data.
+
+Short implementations of published definitions (synthcity and anonymeter cannot be installed beside numpy 2):
+
+- distance to closest record, DCR (Park et al. 2018; synthcity's ``DistanceToClosestRecord``): synthetic→train
+  versus holdout→train; plus the share of synthetic rows nearer to train than to an equal-sized holdout
+  (Platzer & Reutterer 2021: 0.5 = no memorisation) and the exact-copy rate;
+- membership inference, DOMIAS (van Breugel et al., AISTATS 2023): score = density of the synthetic data at a
+  record / density of a reference sample at it; AUC of members (train) vs non-members (holdout), 0.5 = no leak;
+  a black-box density attack, not the shadow-model attack of Stadler et al. (2022), which needs hundreds of
+  synthesizer fits per target and does not fit this CPU;
+- attribute inference (anonymeter, Giomi et al., PoPETs 2023): nearest-synthetic-neighbour guess of a secret
+  column, success on train targets vs control (holdout) targets, risk = (s_train − s_control)/(1 − s_control),
+  95% Wilson interval;
+- utility: mean total-variation distance of 1-, 2- and 3-way marginals and of the declared analysis clique;
+  train-on-synthetic-test-on-real (TSTR) C-index of a Cox model and the hazard ratio of interest, beside
+  train-on-real; the exposure × covariate interaction coefficient on real and synthetic data.
+
+Distances are computed on the public-bin codes (numeric bins as ordinal positions scaled to [0, 1], categories as
+0/1 mismatch): the information a release carries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from genmed.privacy.cohorts import EVENT, TIME, CohortSchema, decode
+
+
+def _features(codes: pd.DataFrame, schema: CohortSchema) -> tuple[np.ndarray, np.ndarray]:
+    """(ordinal-scaled numeric part, categorical part) of the codes."""
+    num = [c for c in schema.columns if c.kind == "numeric"]
+    cat = [c for c in schema.columns if c.kind == "categorical"]
+    xn = np.stack([codes[c.name].to_numpy(float) / max(1, c.size - 1) for c in num], axis=1) if num \
+        else np.zeros((len(codes), 0))
+    xc = np.stack([codes[c.name].to_numpy(int) for c in cat], axis=1) if cat else np.zeros((len(codes), 0), int)
+    return xn, xc
+
+
+def _distances(a: pd.DataFrame, b: pd.DataFrame, schema: CohortSchema, chunk: int = 512):
+    """Yield (slice, distance block) of the mixed (Gower-like) distance between rows of a and b."""
+    an, ac = _features(a, schema)
+    bn, bc = _features(b, schema)
+    d = an.shape[1] + ac.shape[1]
+    for s in range(0, len(a), chunk):
+        blk = np.abs(an[s:s + chunk, None, :] - bn[None, :, :]).sum(-1)
+        blk += (ac[s:s + chunk, None, :] != bc[None, :, :]).sum(-1)
+        yield slice(s, s + chunk), blk / d
+
+
+def _nearest(a, b, schema) -> np.ndarray:
+    out = np.empty(len(a))
+    for sl, blk in _distances(a, b, schema):
+        out[sl] = blk.min(axis=1)
+    return out
+
+
+def dcr(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, schema: CohortSchema,
+        rng: np.random.Generator) -> dict[str, float]:
+    m = min(len(holdout), len(train), len(syn))
+    tr = train.sample(m, random_state=int(rng.integers(1 << 31)))
+    syn_m = syn.sample(m, random_state=int(rng.integers(1 << 31)))
+    d_syn_train = _nearest(syn_m, tr, schema)
+    d_syn_hold = _nearest(syn_m, holdout.iloc[:m], schema)
+    d_hold_train = _nearest(holdout.iloc[:m], tr, schema)
+    ties = d_syn_train == d_syn_hold
+    closer = float(((d_syn_train < d_syn_hold) + 0.5 * ties).mean())
+    train_rows = {tuple(r) for r in train[schema.names].itertuples(index=False)}
+    copy = float(np.mean([tuple(r) in train_rows for r in syn[schema.names].itertuples(index=False)]))
+    copy_hold = float(np.mean([tuple(r) in train_rows for r in holdout[schema.names].itertuples(index=False)]))
+    return {
+        "dcr_syn_train_p5": float(np.percentile(d_syn_train, 5)), "dcr_holdout_train_p5": float(np.percentile(d_hold_train, 5)),
+        "dcr_syn_train_median": float(np.median(d_syn_train)),
+        "dcr_holdout_train_median": float(np.median(d_hold_train)),
+        "share_closer_to_train": closer, "exact_copy_rate": copy, "exact_copy_rate_holdout_baseline": copy_hold,
+    }
+
+
+def mia_auc(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, schema: CohortSchema,
+            rng: np.random.Generator, bandwidth: float = 0.08) -> dict[str, float]:
+    """Two black-box membership attacks on balanced members / non-members; the headline is the stronger one.
+
+    ``domias``: log density of the synthetic data minus log density of a reference sample (van Breugel et al.
+    2023). ``distance``: minus the distance to the closest synthetic record (Hayes et al. 2019, LOGAN's
+    black-box variant; catches copied rows).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    def density(points, sample):
+        out = np.zeros(len(points))
+        for sl, blk in _distances(points, sample, schema):
+            out[sl] = np.exp(-blk / bandwidth).mean(axis=1)
+        return out
+
+    # two-fold cross-fitting: each half of the holdout is the reference sample for the other half, so every
+    # holdout row serves as a non-member (half the variance of a single split)
+    perm = rng.permutation(len(holdout))
+    halves = [holdout.iloc[perm[: len(perm) // 2]], holdout.iloc[perm[len(perm) // 2:]]]
+    mem = train.iloc[rng.permutation(len(train))[:2 * len(holdout)]]  # members: up to twice the non-members
+    mem_halves = [mem.iloc[: len(mem) // 2], mem.iloc[len(mem) // 2:]]
+    scores, labels_l = [], []
+    for k in (0, 1):
+        ref, nonmem, members = halves[1 - k], halves[k], mem_halves[k]
+        targets = pd.concat([members, nonmem], ignore_index=True)
+        scores.append(np.log(density(targets, syn) + 1e-12) - np.log(density(targets, ref) + 1e-12))
+        labels_l.append(np.r_[np.ones(len(members)), np.zeros(len(nonmem))])
+    score, labels = np.concatenate(scores), np.concatenate(labels_l)
+    auc_domias = float(roc_auc_score(labels, score))
+    # the distance attack needs no reference sample: every holdout row is a non-member (smaller error)
+    t2 = pd.concat([mem, holdout], ignore_index=True)
+    l2 = np.r_[np.ones(len(mem)), np.zeros(len(holdout))]
+    auc_dist = float(roc_auc_score(l2, -_nearest(t2, syn, schema)))
+    return {"mia_auc": max(auc_domias, auc_dist), "mia_auc_domias": auc_domias, "mia_auc_distance": auc_dist}
+
+
+def attribute_inference(train, holdout, syn, schema: CohortSchema, rng, n_targets: int = 300) -> dict[str, float]:
+    secret = schema.secret
+    known = [c for c in schema.names if c != secret]
+    sub = CohortSchema(schema.name, tuple(schema.column(c) for c in known), schema.exposure,
+                       schema.exposure_level, secret)
+    n = min(n_targets, len(holdout), len(train))
+    tr = train.iloc[rng.permutation(len(train))[:n]]
+    ho = holdout.iloc[rng.permutation(len(holdout))[:n]]
+
+    def success(targets):
+        hits = np.zeros(len(targets))
+        for sl, blk in _distances(targets[known], syn[known], sub):
+            j = blk.argmin(axis=1)
+            hits[sl] = syn[secret].to_numpy()[j] == targets[secret].to_numpy()[sl]
+        return hits.mean()
+
+    s_tr, s_co = success(tr), success(ho)
+    risk = (s_tr - s_co) / (1 - s_co) if s_co < 1 else 0.0
+    lo, hi = _wilson(s_tr, n)
+    return {"secret": secret, "success_train": float(s_tr), "success_control": float(s_co),
+            "risk": float(risk), "risk_ci95": [float((lo - s_co) / (1 - s_co)) if s_co < 1 else 0.0,
+                                               float((hi - s_co) / (1 - s_co)) if s_co < 1 else 0.0],
+            "targets": n}
+
+
+def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    den = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return centre - half, centre + half
+
+
+def _tvd(a: pd.DataFrame, b: pd.DataFrame, cols: tuple[str, ...]) -> float:
+    pa = a.groupby(list(cols)).size() / len(a)
+    pb = b.groupby(list(cols)).size() / len(b)
+    idx = pa.index.union(pb.index)
+    return 0.5 * float(np.abs(pa.reindex(idx, fill_value=0) - pb.reindex(idx, fill_value=0)).sum())
+
+
+def marginal_tvd(real: pd.DataFrame, syn: pd.DataFrame, schema: CohortSchema, rng, max_triples: int = 40):
+    names = schema.names
+    one = [_tvd(real, syn, (c,)) for c in names]
+    two = [_tvd(real, syn, p) for p in itertools.combinations(names, 2)]
+    triples = list(itertools.combinations(names, 3))
+    pick = rng.choice(len(triples), size=min(max_triples, len(triples)), replace=False)
+    three = [_tvd(real, syn, triples[i]) for i in pick]
+    return {"tvd_1way": float(np.mean(one)), "tvd_2way": float(np.mean(two)), "tvd_3way": float(np.mean(three)),
+            "tvd_analysis": _tvd(real, syn, schema.analysis)}
+
+
+# ------------------------------------------------------------------------------------------ survival utility
+
+
+def _design(df: pd.DataFrame, schema: CohortSchema) -> pd.DataFrame:
+    cols = {}
+    for c in schema.columns:
+        if c.name in (TIME, EVENT):
+            continue
+        if c.kind == "categorical":
+            for lev in c.categories[1:]:
+                cols[f"{c.name}={lev}"] = (df[c.name].astype(str) == lev).astype(float)
+        else:
+            v = df[c.name].astype(float)
+            mid = (c.bins[0] + c.bins[-1]) / 2
+            cols[c.name] = (v.fillna(mid) - c.bins[0]) / (c.bins[-1] - c.bins[0])
+            if c.missing:
+                cols[f"{c.name}_missing"] = v.isna().astype(float)
+    return pd.DataFrame(cols, index=df.index)
+
+
+def _surv(df):
+    from sksurv.util import Surv
+
+    return Surv.from_arrays(df[EVENT].astype(int).astype(bool).to_numpy(),
+                            np.maximum(df[TIME].astype(float).to_numpy(), 0.5))
+
+
+def _cox(X, y, alpha=0.01):
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CoxPHSurvivalAnalysis(alpha=alpha, n_iter=200).fit(X, y)
+
+
+def survival_utility(train_typed: pd.DataFrame, test_typed: pd.DataFrame, fit_typed: pd.DataFrame,
+                     schema: CohortSchema) -> dict[str, Any]:
+    """Fit on ``fit_typed`` (synthetic or real train), evaluate the C-index on the real test set."""
+    from sksurv.metrics import concordance_index_censored
+
+    out: dict[str, Any] = {}
+    try:
+        X = _design(fit_typed, schema)
+        keep = [c for c in X.columns if X[c].std() > 0]
+        model = _cox(X[keep], _surv(fit_typed))
+        Xt = _design(test_typed, schema)[keep]
+        yt = _surv(test_typed)
+        out["c_index"] = float(concordance_index_censored(yt["event"], yt["time"], model.predict(Xt))[0])
+    except Exception as exc:  # degenerate synthetic data: say so
+        out["c_index"] = None
+        out["c_index_error"] = type(exc).__name__
+    expo = (fit_typed[schema.exposure].astype(str) == schema.exposure_level).astype(float).to_frame("exposed")
+    try:
+        if expo["exposed"].std() == 0:
+            raise ValueError("exposure constant")
+        m = _cox(expo, _surv(fit_typed), alpha=1e-6)
+        out["hazard_ratio"] = float(np.exp(m.coef_[0]))
+    except Exception as exc:
+        out["hazard_ratio"] = None
+        out["hazard_ratio_error"] = type(exc).__name__
+    inter = schema.interaction
+    if inter:
+        try:
+            z = _design(fit_typed, schema)
+            zc = [c for c in z.columns if c == inter or c.startswith(inter + "=")][:1]
+            if not zc:
+                raise ValueError("no interaction column")
+            d = pd.DataFrame({"exposed": expo["exposed"], "z": z[zc[0]]})
+            d["exposed_x_z"] = d["exposed"] * d["z"]
+            m = _cox(d, _surv(fit_typed), alpha=1e-4)
+            out["interaction"] = {"covariate": zc[0], "coef": float(m.coef_[2])}
+        except Exception as exc:
+            out["interaction"] = {"covariate": inter, "coef": None, "error": type(exc).__name__}
+    return out
+
+
+def evaluate_release(train_codes, holdout_codes, syn_codes, train_typed, holdout_typed, schema, rng,
+                     real_utility: dict | None = None) -> dict[str, Any]:
+    syn_typed = decode(syn_codes, schema, rng)
+    res: dict[str, Any] = {}
+    res.update(marginal_tvd(train_codes, syn_codes, schema, rng))
+    res.update(dcr(train_codes, holdout_codes, syn_codes, schema, rng))
+    res.update(mia_auc(train_codes, holdout_codes, syn_codes, schema, rng))
+    res["attribute_inference"] = attribute_inference(train_codes, holdout_codes, syn_codes, schema, rng)
+    res["tstr"] = survival_utility(train_typed, holdout_typed, syn_typed, schema)
+    if real_utility is not None and res["tstr"].get("interaction") and real_utility.get("interaction"):
+        a, b = res["tstr"]["interaction"].get("coef"), real_utility["interaction"].get("coef")
+        res["tstr"]["interaction_sign_kept"] = None if a is None or b is None else bool(np.sign(a) == np.sign(b))
+    return res
