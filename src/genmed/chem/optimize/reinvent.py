@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from genmed.chem.optimize.base import OPTIMIZERS, Optimizer, OptimizerParams, Oracle, internal_diversity
+from genmed.chem.scoring.scorer import canonical_smiles
 from genmed.core.errors import ModelNotFoundError
 
 
@@ -189,6 +190,7 @@ class Reinvent(Optimizer):
                 continue
             scores = oracle(smiles)
             new_fraction = (oracle.calls - calls_before) / max(1, len(smiles))
+            valid_fraction = float(np.mean([canonical_smiles(s)[1] is not None for s in smiles]))
             keep = ~np.isnan(scores)  # over-budget molecules were not scored
             smiles = [s for s, k in zip(smiles, keep, strict=True) if k]
             toks = [t for t, k in zip(toks, keep, strict=True) if k]
@@ -213,8 +215,7 @@ class Reinvent(Optimizer):
             self._remember(smiles, toks, rewards)
             if log is not None:
                 log({"step": self.step, "loss": float(total.detach()), "temperature": self.temperature,
-                     "batch_valid": float(np.mean([oracle.buffer.get(s) is not None or r > 0
-                                                   for s, r in zip(smiles, rewards, strict=True)])),
+                     "batch_valid": valid_fraction,
                      "batch_new_fraction": round(new_fraction, 3), "batch_mean_score": float(np.mean(scores)),
                      "batch_diversity": internal_diversity(smiles[:64]),
                      "scaffold_buckets_full": sum(v >= p.bucket_size for v in self.buckets.values())})
