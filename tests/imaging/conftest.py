@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -13,7 +11,6 @@ def test_images(data_dir) -> tuple[np.ndarray, np.ndarray]:
     """First 64 images and labels of the official PneumoniaMNIST test split."""
     from genmed.imaging.medmnist import load_medmnist
 
-    os.environ["GENMED_DATA_DIR"] = str(data_dir)
     s = load_medmnist(data_dir / "imaging" / "pneumoniamnist" / "pneumoniamnist.npz", "test", limit=64)
     return s.images, s.labels
 

@@ -131,8 +131,9 @@ def test_identifiers_never_reach_logs_or_metadata(tmp_path):
     path = write_dicom(tmp_path / "id.dcm", ramp(), extra={"PatientName": "Doe^Janet", "PatientID": "MRN998877",
                                                             "AccessionNumber": "ACC556677"})
     stream = io.StringIO()
-    configure_logging("DEBUG", stream=stream)
     logger = logging.getLogger("genmed")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    configure_logging("DEBUG", stream=stream)
     handler = next(h for h in logger.handlers if isinstance(h, logging.StreamHandler))
     old = handler.stream
     handler.setStream(stream)
@@ -141,6 +142,9 @@ def test_identifiers_never_reach_logs_or_metadata(tmp_path):
         logging.getLogger("genmed.imaging.test").info("read image of %s (%s)", "Doe^Janet", "MRN998877")
     finally:
         handler.setStream(old)
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
     text = stream.getvalue() + json.dumps(img.metadata)
     for ident in ("Doe^Janet", "Doe Janet", "MRN998877", "ACC556677"):
         assert ident not in text
