@@ -93,3 +93,18 @@ def test_refer_band_option(tmp_path, test_images, capsys, shipped_model):
     assert code == 0 and json.loads(out)["refer"] is True  # every probability is inside [0, 1]
     code, _, err = cli(capsys, "imaging", "diagnose", png, "--refer-band", "0.9,0.1", "--out", tmp_path / "p")
     assert code == 2 and "--refer-band" in err and not (tmp_path / "p").exists()
+
+
+def test_outputs_carry_pseudonym_not_identifiers(tmp_path, test_images, capsys, shipped_model):
+    img = np.asarray(Image.fromarray(test_images[0][4]).resize((128, 128)), dtype=np.uint16) * 16
+    path = write_dicom(tmp_path / "cxr.dcm", img, window=(2048, 4096),
+                       extra={"PatientName": "Roe^Richard", "PatientID": "HOSP-4711", "BodyPartExamined": "CHEST"})
+    out = tmp_path / "run"
+    code, stdout, err = cli(capsys, "imaging", "diagnose", path, "--out", out, "--json")
+    assert code == 0, err
+    d = json.loads(stdout)
+    assert d["image"]["patient"].startswith("pt-") and d["probability"] is not None
+    for f in ("diagnosis.json", "run.json"):
+        text = (out / f).read_text()
+        assert "Roe" not in text and "HOSP-4711" not in text
+    assert json.loads((out / "run.json").read_text())["subject"] == d["image"]["patient"]
