@@ -376,6 +376,7 @@ def _register_demo(app: typer.Typer) -> None:
         config: Path = typer.Option(Path("examples/design/kinase_safety.toml")),
         patient: Path = typer.Option(Path("examples/design/patient_long_qt.json")),
         out: Path = typer.Option(Path("runs/design_demo"), help="run directories (finished runs are reused)"),
+        restart: bool = typer.Option(False, help="rerun from scratch instead of reusing finished runs"),
         write: bool = typer.Option(True, help="update BENCHMARKS.md"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -386,7 +387,7 @@ def _register_demo(app: typer.Typer) -> None:
         results, parts = {}, []
         for label, kwargs, sub in (("without patient", {}, "kinase"),
                                    ("with patient profile", {"patient": patient}, "kinase_patient")):
-            summary = run_design(config, out / sub, **kwargs)
+            summary = run_design(config, out / sub, restart=restart, **kwargs)
             wall = float(summary.get("wall_s", 0.0))
             results[label] = {"summary": summary, "wall_s": wall}
             parts.append(_demo_markdown(f"{config.name} ({label})", summary, wall))
