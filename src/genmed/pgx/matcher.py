@@ -176,6 +176,8 @@ def _observed(call: SampleCall, locus: Locus, gene: str, warnings: list[str], un
         if not call.is_missing:
             warnings.append(f"{locus.pos}: partial no-call GT {call.raw_gt!r} treated as missing")
         return None
+    if call.ref == locus.ref and all(a == locus.ref or a in locus.alts for a in call.alleles):
+        return tuple(call.alleles)  # fast path: every allele documented
     known = {locus.ref, *locus.alts}
     out = []
     for a in call.alleles:
@@ -218,8 +220,11 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
         o = None
         if call is not None:
             o = _observed(call, locus, d.gene, warnings, undocumented)
-            evidence.append({"position": locus.pos, "rsid": locus.rsid, "call": call.raw_gt,
-                             "alleles": list(o) if o else None, "phased": call.phased, "phase_set": call.phase_set})
+            if o is None or any(a != locus.ref for a in o) or call.ref != locus.ref:
+                # evidence = the informative calls (non-reference, no-call or odd REF); hom-ref sites are implied
+                evidence.append({"position": locus.pos, "rsid": locus.rsid, "call": call.raw_gt,
+                                 "alleles": list(o) if o else None, "phased": call.phased,
+                                 "phase_set": call.phase_set})
         if o is None:
             if call is None and assume_ref:
                 o, ph, ps = ((locus.ref,) if haploid_sample else (locus.ref, locus.ref)), True, None
@@ -283,31 +288,37 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
     strands: dict[tuple[str, ...], int] = {}
     orient = [-1] * nblocks
     cur: list[str] = [""] * n
+    # Homozygous sites are the same on both strands: fold them into the starting mask, then branch only on hets.
+    start = alive
+    for k in range(n):
+        if k not in block_of:
+            cur[k] = obs[k][0]
+            start &= mask_for(k, obs[k][0])
+            if not start:
+                break
+    nhet = len(het)
 
-    def dfs(k: int, m: int) -> None:
+    def dfs(j: int, m: int) -> None:
         if m == 0:
             return
-        if k == n:
+        if j == nhet:
             strands[tuple(cur)] = m
             return
+        k = het[j]
         o = obs[k]
-        if len(o) == 1 or o[0] == o[1]:
-            cur[k] = o[0]
-            dfs(k + 1, m & mask_for(k, o[0]))
-            return
         b = block_of[k]
         if orient[b] >= 0:
             a = o[orient[b]]
             cur[k] = a
-            dfs(k + 1, m & mask_for(k, a))
+            dfs(j + 1, m & mask_for(k, a))
             return
         for ori in (0, 1):
             orient[b] = ori
             cur[k] = o[ori]
-            dfs(k + 1, m & mask_for(k, o[ori]))
+            dfs(j + 1, m & mask_for(k, o[ori]))
         orient[b] = -1
 
-    dfs(0, alive)
+    dfs(0, start)
 
     def complement(s: tuple[str, ...]) -> tuple[str, ...]:
         return tuple((obs[k][1] if s[k] == obs[k][0] else obs[k][0]) if k in block_of else s[k] for k in range(n))
