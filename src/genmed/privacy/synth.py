@@ -52,7 +52,7 @@ def cdp_delta(rho: float, eps: float) -> float:
     if rho == 0:
         return 0.0
     amin, amax = 1.01, (eps + 1) / (2 * rho) + 2
-    for _ in range(1000):
+    for _ in range(200):
         alpha = (amin + amax) / 2
         derivative = (2 * alpha - 1) * rho - eps + math.log1p(-1.0 / alpha)
         if derivative < 0:
@@ -66,7 +66,7 @@ def cdp_delta(rho: float, eps: float) -> float:
 def cdp_rho(eps: float, delta: float) -> float:
     """Largest ρ such that ρ-zCDP implies (ε, δ)-DP."""
     rmin, rmax = 0.0, eps + 1
-    for _ in range(1000):
+    for _ in range(200):
         rho = (rmin + rmax) / 2
         if cdp_delta(rho, eps) <= delta:
             rmin = rho

@@ -1,0 +1,132 @@
+"""DP synthetic cohorts: accounting, public-bin coding, the default beats the baseline, leak control, budget."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genmed.core.errors import ConfigError, InputError
+from genmed.privacy import budget
+from genmed.privacy.cohorts import SCHEMAS, decode, encode, load_cohort
+from genmed.privacy.release import run_release, synthesize
+from genmed.privacy.synth import cdp_delta, cdp_rho
+
+
+def test_zcdp_conversion_matches_published_values():
+    # values of smartnoise-synth / mbi's cdp_rho (Canonne, Kamath & Steinke 2020)
+    assert cdp_rho(1.0, 1e-9) == pytest.approx(0.0149731, rel=1e-4)
+    assert cdp_rho(10.0, 1e-9) == pytest.approx(1.0907857, rel=1e-4)
+    rho = cdp_rho(3.0, 1e-9)
+    assert cdp_delta(rho, 3.0) <= 1e-9 < cdp_delta(rho * 1.01, 3.0)
+
+
+def test_public_bins_roundtrip():
+    df, schema = load_cohort("actg320")
+    codes = encode(df, schema)
+    for c in schema.columns:
+        assert codes[c.name].between(0, c.size - 1).all()
+    back = decode(codes, schema, np.random.default_rng(0))
+    assert (encode(back, schema) == codes).all().all()  # decoded values fall in the same public bin
+    assert set(back["tx"]) <= {"0", "1"}
+
+
+@pytest.fixture(scope="module")
+def actg_release():
+    df, schema = load_cohort("actg320")
+    return run_release(df, schema, method="structured", epsilon=10.0, delta=1e-9, seed=0), schema
+
+
+def test_structured_keeps_analysis_structure(actg_release):
+    res, _ = actg_release
+    s, ind, boot = (res["methods"][m] for m in ("structured", "independent", "bootstrap"))
+    assert s["tvd_analysis"] < ind["tvd_analysis"]  # treatment x event x time kept better than the baseline
+    assert s["tstr"]["hazard_ratio"] < 1 and res["real"]["hazard_ratio"] < 1  # indinavir protective, as in NEJM 1997
+    assert s["tstr"]["c_index"] > ind["tstr"]["c_index"]
+    assert s["tstr"]["c_index"] > 0.62
+
+
+def test_leak_control_is_flagged(actg_release):
+    res, _ = actg_release
+    boot, s = res["methods"]["bootstrap"], res["methods"]["structured"]
+    assert boot["mia_auc"] >= 0.75 and boot["exact_copy_rate"] == 1.0
+    assert boot["share_closer_to_train"] > 0.6
+    assert s["mia_auc"] < boot["mia_auc"] - 0.15
+    assert s["exact_copy_rate"] < 0.2
+
+
+def test_release_writes_report_and_charges_budget(tmp_path):
+    res = synthesize("veterans", epsilon=1.0, out=tmp_path / "run", seed=1)
+    assert res["epsilon_charged"] == 2.0  # release + independent baseline
+    syn = pd.read_csv(tmp_path / "run" / "synthetic.csv")
+    assert list(syn.columns) == SCHEMAS["veterans"].names and len(syn) == res["n_train"]
+    html = (tmp_path / "run" / "privacy_report.html").read_text()
+    assert "MIA AUC" in html and "data:image/png;base64," in html
+    metrics = json.loads((tmp_path / "run" / "privacy_metrics.json").read_text())
+    assert set(metrics["methods"]) == {"structured", "independent", "bootstrap"}
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "succeeded"
+    assert budget.status("veterans")["epsilon_spent"] == pytest.approx(2.0)
+
+
+def test_budget_refusal_names_dataset_spent_and_left(tmp_path):
+    budget.set_budget("gbsg2", 3.0)
+    budget.spend("gbsg2", 2.0, 1e-9, "an earlier release")
+    with pytest.raises(budget.BudgetExceededError) as exc:
+        synthesize("gbsg2", epsilon=1.0, out=tmp_path / "b", seed=0)
+    msg = str(exc.value)
+    assert "gbsg2" in msg and "ε spent 2 of 3" in msg and "ε left 1" in msg
+    assert not (tmp_path / "b").exists()  # refused before anything was written
+    assert budget.status("gbsg2")["epsilon_spent"] == pytest.approx(2.0)  # a refusal spends nothing
+
+
+@pytest.mark.parametrize("eps,delta,msg", [(0.0, 1e-9, "ε must be"), (-1.0, 1e-9, "ε must be"),
+                                           (1.0, 0.02, "δ must lie"), (1.0, 0.0, "δ must lie")])
+def test_bad_privacy_parameters(tmp_path, eps, delta, msg):
+    with pytest.raises(InputError, match=msg):
+        synthesize("veterans", epsilon=eps, delta=delta, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_csv_schema_checks(tmp_path):
+    df, _ = load_cohort("veterans")
+    good = tmp_path / "v.csv"
+    df.to_csv(good, index=False)
+    with pytest.raises(ConfigError, match="--schema"):
+        synthesize(str(good), epsilon=1.0, out=tmp_path / "x")
+    bad = tmp_path / "bad.csv"
+    df.drop(columns=["Celltype"]).assign(extra=1).to_csv(bad, index=False)
+    with pytest.raises(InputError) as exc:
+        synthesize(str(bad), epsilon=1.0, schema_name="veterans", out=tmp_path / "y")
+    assert "Celltype" in str(exc.value) and "extra" in str(exc.value) and "bad.csv" in str(exc.value)
+    wrong = tmp_path / "wrong.csv"
+    df.assign(Celltype="martian").to_csv(wrong, index=False)
+    with pytest.raises(InputError, match="outside its declared categories"):
+        synthesize(str(wrong), epsilon=1.0, schema_name="veterans", out=tmp_path / "z")
+    assert not any((tmp_path / d).exists() for d in ("x", "y", "z"))
+    res = synthesize(str(good), epsilon=1.0, schema_name="veterans", out=tmp_path / "ok", baselines=False)
+    assert res["dataset"].startswith("csv:veterans:") and res["epsilon_charged"] == 1.0
+
+
+def test_cli_synthesize_and_errors(tmp_path, cli):
+    r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--out", str(tmp_path / "r"),
+             "--no-baselines"])
+    assert r.exit_code == 0, r.output
+    assert "MIA AUC" in r.stdout
+    r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "0", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "ε must be" in r.output
+    r = cli(["privacy", "synthesize", "--dataset", "nosuch", "--epsilon", "1"])
+    assert r.exit_code == 2 and "unknown data set" in r.output
+    budget.set_budget("veterans", 1.5)
+    r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--out", str(tmp_path / "t")])
+    assert r.exit_code == 5 and "ε left" in r.output
+
+
+@pytest.mark.slow
+def test_smartnoise_mst_runs():
+    from genmed.privacy.synth import synthesize_codes
+
+    df, schema = load_cohort("veterans")
+    rel = synthesize_codes("mst", encode(df, schema), schema, 3.0, 1e-9, np.random.default_rng(0))
+    assert list(rel.codes.columns) == schema.names and len(rel.codes) == len(df)
