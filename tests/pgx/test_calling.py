@@ -197,3 +197,15 @@ def test_cli_recommend_html_warfarin_drugs(example, tmp_path):
     assert r.exit_code == 3 and "not found" in r.output
     r = CliRunner().invoke(app, ["drugs"])
     assert r.exit_code == 0 and "clopidogrel" in r.output
+
+
+def test_slco1b1_falls_back_to_rs4149056(tmp_path):
+    # rs4149056 het plus an undocumented SLCO1B1 variant -> no diplotype; PharmCAT's rule gives *1/*5
+    d = gene_definition("SLCO1B1")
+    loc = next(x for x in d.loci if x.rsid == "rs4149056")
+    other = next(x for x in d.loci if x.rsid != "rs4149056" and len(x.ref) == 1)
+    odd = next(b for b in "ACGT" if b != other.ref and b not in other.alts)
+    recs = [_rec("chr12", loc.pos, loc.ref, "C", "0/1"), _rec("chr12", other.pos, other.ref, odd, "0/1")]
+    c = call_vcf(_vcf(tmp_path, recs), assume_ref=True).genes["SLCO1B1"]
+    assert c.status == "called" and c.diplotype == "*1/*5" and c.extra["inferred_from"] == "rs4149056"
+    assert c.phenotype == "Decreased Function"

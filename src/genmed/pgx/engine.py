@@ -399,6 +399,28 @@ def _allele_known(gene: str, name: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------- API
+def _slco1b1_fallback(gc: GeneCall, d, calls: dict[tuple[str, int], SampleCall]) -> None:
+    """PharmCAT's SLCO1B1 rule: when no diplotype fits, rs4149056 (c.521T>C) alone gives the lookup diplotype
+    (T/T -> *1/*1, T/C -> *1/*5, C/C -> *5/*5), stated as such."""
+    loc = next((x for x in d.loci if x.rsid == "rs4149056"), None)
+    c = calls.get((d.chrom, loc.pos)) if loc else None
+    if c is None or c.is_missing or any(a is None for a in c.alleles) or len(c.alleles) != 2:
+        return
+    n_c = sum(1 for a in c.alleles if a == "C")
+    if n_c + sum(1 for a in c.alleles if a == "T") != 2:
+        return
+    names = {0: ["*1", "*1"], 1: ["*1", "*5"], 2: ["*5", "*5"]}[n_c]
+    dip = describe_diplotype("SLCO1B1", names)
+    dip.note = f"lookup diplotype inferred from rs4149056 {'/'.join(c.alleles)} only"
+    gc.diplotypes = [dip]
+    gc.status = "called"
+    gc.warnings.append(f"no SLCO1B1 diplotype fits ({gc.reason}); phenotype inferred from rs4149056 "
+                       f"{'/'.join(c.alleles)} alone (PharmCAT's SLCO1B1 rule); other SLCO1B1 variants unassessed")
+    gc.extra["inferred_from"] = "rs4149056"
+    gc.reason = None
+    _finish(gc)
+
+
 _MT_NAME = re.compile(r"m\.(\d+)([ACGT]+)>([ACGT]+)$")
 _MT_RANK = {"increased": 3, "uncertain": 2, "normal": 1}
 
@@ -472,6 +494,8 @@ def call_sample_calls(calls: dict[tuple[str, int], SampleCall], *, sample: str, 
                 c = calls.get((d.chrom, ep["pos"]))
                 gc.extra[ep["rsid"] or str(ep["pos"])] = None if c is None or c.is_missing else "/".join(
                     a or "." for a in c.alleles)
+        if gene == "SLCO1B1" and not gc.diplotypes:
+            _slco1b1_fallback(gc, d, calls)
         if gene == "G6PD" and gc.haploid:
             result.sex = "male (hemizygous X calls)"
         result.genes[gene] = gc
