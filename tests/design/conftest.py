@@ -35,7 +35,7 @@ def moses_smiles(n: int, seed: int = 0, split: str = "test") -> list[str]:
 
 @pytest.fixture(scope="session")
 def molecules() -> list[str]:
-    return moses_smiles(300) + DRUGS
+    return moses_smiles(220) + DRUGS
 
 
 @pytest.fixture(scope="session")

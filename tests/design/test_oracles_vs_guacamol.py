@@ -45,7 +45,7 @@ def test_task_matches_guacamol(task, guacamol_suite, molecules):
     expected = np.array(reference.objective.score_list(molecules), dtype=float)
     got = Scorer(task.spec)(molecules).total
     valid = expected >= 0  # guacamol scores invalid molecules -1; ours 0
-    assert valid.sum() > 250
+    assert valid.sum() > 200
     np.testing.assert_allclose(got[valid], expected[valid], rtol=1e-6, atol=1e-9)
     top = {1, 10, 100} & set(task.top_counts)
     assert top or task.top_counts in ((159,), (250,))

@@ -38,7 +38,7 @@ def test_filters_zero_the_score_and_say_which():
                             "max": 5}]})
     b = s(["CCO", "c1ccccc1CCCCCC", "not a smiles"])
     assert b.total[0] > 0 and b.total[1] == 0 and b.total[2] == 0
-    assert b.failed_filters[1] == ["small"] and b.failed_filters[2] == ["invalid SMILES"]
+    assert b.failed_filters[1] == ["small"] and b.failed_filters[2] == ["invalid SMILES (cannot be parsed (syntax))"]
     assert b.record(1)["failed_filters"] == "small"
 
 

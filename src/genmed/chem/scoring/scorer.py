@@ -22,19 +22,27 @@ from genmed.core.errors import ConfigError
 
 
 def canonical_smiles(smiles: str):
-    """``(mol, canonical SMILES)`` or ``(None, None)``; RDKit sanitisation, largest fragment kept out of scope."""
-    from rdkit import Chem, RDLogger
+    """``(mol, canonical SMILES)`` or ``(None, None)``; plain RDKit canonicalisation (no standardisation, so
+    benchmark objectives see exactly the molecule that was generated)."""
+    from genmed.chem.molecules import canonical_smiles as _canonical
+    from genmed.chem.molecules import to_mol
 
-    RDLogger.DisableLog("rdApp.*")  # generated molecules are often invalid: that is data, not a log line
-    if not smiles or not isinstance(smiles, str):
-        return None, None
     try:
-        mol = Chem.MolFromSmiles(smiles)
+        mol = to_mol(smiles)
         if mol is None or mol.GetNumAtoms() == 0:
             return None, None
-        return mol, Chem.MolToSmiles(mol)
+        return mol, _canonical(mol)
     except Exception:
         return None, None
+
+
+def _invalid_reason(smiles) -> str:
+    from genmed.chem.molecules import explain_invalid
+
+    try:
+        return f"invalid SMILES ({explain_invalid(smiles) if isinstance(smiles, str) else 'not a string'})"
+    except Exception:
+        return "invalid SMILES"
 
 
 @dataclass
@@ -195,7 +203,7 @@ class Scorer:
         n = len(smiles)
         valid = np.array([c is not None for c in canon])
         passed = valid.copy()
-        failed: list[list[str]] = [[] if v else ["invalid SMILES"] for v in valid]
+        failed: list[list[str]] = [[] if v else [_invalid_reason(s)] for v, s in zip(valid, smiles, strict=True)]
         raw: dict[str, np.ndarray] = {}
         for f in self.filters:
             r = self._raw(f.component, mols, canon, f.name)
