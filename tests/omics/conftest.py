@@ -53,7 +53,8 @@ def gauss_model(kang300, tmp_path_factory):
     from genmed.omics.model import fit_latent_model, save_reference
 
     out = tmp_path_factory.mktemp("gauss_model")
-    m = fit_latent_model(kang300, likelihood="gauss", n_genes=None, n_latent=10, n_hidden=64, epochs=8, seed=0, out=out)
+    m = fit_latent_model(kang300, likelihood="gauss", n_genes=None, n_latent=10, n_hidden=64, epochs=15, kl_weight=0.05,
+                         seed=0, out=out)
     save_reference(m, kang300, out, condition_key="condition", cell_type_key="cell_type", control="control")
     return m
 

@@ -241,3 +241,72 @@ def de(
         doc["gene_sets"] = gs.head(10).to_dict("records")
     emit(doc, json_out, f"{doc['n_called']} of {doc['n_genes']} genes called at expected FDR {alpha} "
                         f"(Wilcoxon BH: {doc['n_wilcoxon_called']}); top up: {', '.join(doc['top_up'])} -> {out}")
+
+
+@risk_app.command("train")
+def risk_train(
+    dataset: str = typer.Option("gse7390", "--dataset", help="gse7390 | nki70 | gse4335 | gse1992 | DLBCL | chop"),
+    out: Path = typer.Option(..., "--out"),
+    model: str = typer.Option("clinical+expression", "--model", help="clinical+expression | expression | clinical"),
+    seeds: int = typer.Option(5, help="repetitions of the 5-fold cross-validation"),
+    seed: int = typer.Option(0),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Train a penalised Cox risk model on bulk expression; reports cross-validated C-index beside clinical-only."""
+    from genmed.core.provenance import run_directory
+    from genmed.omics.risk import train_risk_model
+
+    with run_directory("omics-risk-train", out=out, config={"dataset": dataset, "model": model}, seed=seed) as run:
+        doc = train_risk_model(dataset, out, kind=model, seed=seed, cv_seeds=seeds)
+        run.summary = {"cv": doc["cv"]["c_index"]}
+    cv = doc["cv"]["c_index"]
+    emit({"model": str(out), "kind": doc["kind"], "cv": doc["cv"]}, json_out,
+         "; ".join(f"{k}: C-index {v['mean']:.3f} ± {v['sd']:.3f}" for k, v in cv.items()) + f" -> {out}")
+
+
+@risk_app.command("predict")
+def risk_predict(
+    model: Path = typer.Option(..., "--model"),
+    expression: Path = typer.Option(..., "--expression", help="patient CSV: gene,value rows or one row of genes"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Risk of one patient with interval, driver genes and out-of-population flags (research use only)."""
+    from genmed.omics.risk import genomic_risk, read_patient_expression
+
+    res = genomic_risk(model, read_patient_expression(expression), source=str(expression))
+    emit(res.as_dict(), json_out,
+         f"risk percentile {res.percentile:.0f} (90% interval {res.percentile_lo90:.0f}-{res.percentile_hi90:.0f}), "
+         f"group {res.risk_group}, model {res.model}; drivers: "
+         + ", ".join(f"{d['feature']} ({d['direction']})" for d in res.drivers[:5])
+         + ("; flags: " + "; ".join(res.flags) if res.flags else ""))
+
+
+@app.command("impute-protein")
+def impute_protein(
+    model: str = typer.Option(..., "--model", help="an RNA + protein model"),
+    data: str = typer.Option(..., "--data"),
+    out: Path = typer.Option(..., "--out", help="output CSV (cells x proteins, expected counts from RNA only)"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Predict every protein of each cell from its RNA alone (proteins hidden from the encoder)."""
+    from genmed.omics.io import load_dataset
+    from genmed.omics.model import LatentModel
+    from genmed.omics.protein import impute_proteins
+
+    m = LatentModel.load(model)
+    if not m.proteins:
+        from genmed.core.errors import InputError
+
+        raise InputError("the model has no protein decoder", source=model, hint="train with `--protein`")
+    adata = load_dataset(data)
+    if "protein_expression" not in adata.obsm:  # imputation needs no measured proteins: fill zeros for alignment
+        import numpy as np
+        import pandas as pd
+
+        adata.obsm["protein_expression"] = pd.DataFrame(np.zeros((adata.n_obs, len(m.proteins))),
+                                                        index=adata.obs_names, columns=m.proteins)
+    df = impute_proteins(m, adata)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out)
+    emit({"out": str(out), "n_cells": len(df), "proteins": list(df.columns)}, json_out,
+         f"imputed {df.shape[1]} proteins for {df.shape[0]} cells -> {out}")

@@ -32,13 +32,19 @@ def _f(x, nd: int = 3) -> str:
 
 
 def bench_perturbation(threads: int = 1, seed: int = 0, cell_types: list[str] | None = None,
-                       methods: tuple[str, ...] = ("scgen", "cvae")) -> tuple[str, dict]:
+                       methods: tuple[str, ...] = ("scgen",)) -> tuple[str, dict]:
     from genmed.omics.io import load_dataset
     from genmed.omics.perturb import evaluate_perturbation
 
     adata = load_dataset("kang2018")
     t0 = time.perf_counter()
-    res = evaluate_perturbation(adata, methods=methods, cell_types=cell_types, seed=seed, threads=threads)
+    import sys
+
+    def progress(_n=1, info=""):
+        print(f"[omics bench] fold done: {info} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+
+    res = evaluate_perturbation(adata, methods=methods, cell_types=cell_types, seed=seed, threads=threads,
+                                progress=progress)
     res["wall_seconds"] = round(time.perf_counter() - t0, 1)
     names = res["methods"]
     lines = [

@@ -8,7 +8,7 @@ z -> decoder conditioned on the same covariates. Likelihoods:
 - ``gauss``: log-normalised input; mean from the decoder, a learned per-gene variance, so the NLL is a proper
   density and comparable across models;
 - proteins (``protein=True``, totalVI-class): per protein a background/foreground NB mixture - background mean a
-  learned per-protein constant, foreground = background x (1 + softplus(decoder)), mixing weight from the decoder.
+  learned per-protein constant, foreground = background x exp(softplus(decoder)), mixing weight from the decoder.
 
 Training: Adam, KL warm-up, early stopping on a validation split (best state kept and check-pointed), fixed seeds,
 ``torch.set_num_threads`` (1 thread is faster than 2 on a busy 2-core machine).
@@ -29,6 +29,7 @@ from genmed.core.errors import ConfigError, InputError, ModelNotFoundError
 from genmed.omics.io import PROTEIN_KEY, dense, detect_scale, log_normalise, protein_frame, select_hvg
 
 MODEL_VERSION = "genmed-omics-vae-1"
+SIGMA_FLOOR_LOG = math.log(0.1)  # Gaussian likelihood: smallest per-gene sd (log1p units)
 LIKELIHOODS = ("nb", "zinb", "gauss")
 
 
@@ -116,7 +117,7 @@ def _build_module(cfg: ModelConfig, n_genes: int, n_cov: int, n_prot: int):
                 out["zi_logit"] = self.dropout_out(h)
             if n_prot:
                 out["prot_bg"] = torch.exp(self.prot_log_beta).expand(z.shape[0], -1)
-                out["prot_fg"] = out["prot_bg"] * (1 + torch.nn.functional.softplus(self.prot_fg(h)))
+                out["prot_fg"] = out["prot_bg"] * torch.exp(torch.nn.functional.softplus(self.prot_fg(h)))
                 out["prot_pi_logit"] = self.prot_pi(h)
             return out
 
@@ -267,7 +268,7 @@ class LatentModel:
     def _rna_nll(self, x, out, batch):
         torch = _torch()
         if self.config.likelihood == "gauss":
-            ls = self.module.log_sigma
+            ls = self.module.log_sigma.clamp(min=SIGMA_FLOOR_LOG)  # near-constant genes must not get sd -> 0
             return (0.5 * math.log(2 * math.pi) + ls + 0.5 * ((x - out["raw"]) / torch.exp(ls)) ** 2).sum(1)
         mu = out["rho"] * batch["lib"][:, None]
         theta = torch.exp(self.module.log_theta)
@@ -428,6 +429,22 @@ def _set_seed(seed: int, threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
+def _data_init(model: LatentModel, x: np.ndarray, lib: np.ndarray, prot: np.ndarray | None) -> None:
+    """Start the decoder at the gene means (and the Gaussian scale at the gene sd), so training spends its steps on
+    cell-to-cell structure rather than on the marginals - matters on small data sets."""
+    torch = _torch()
+    m = model.module
+    with torch.no_grad():
+        if model.config.likelihood == "gauss":
+            m.out.bias.copy_(torch.from_numpy(x.mean(0).astype(np.float32)))
+            m.log_sigma.copy_(torch.from_numpy(np.log(np.clip(x.std(0), 0.1, None)).astype(np.float32)))
+        else:
+            prop = (x / np.clip(lib, 1, None)[:, None]).mean(0)
+            m.out.bias.copy_(torch.from_numpy(np.log(np.clip(prop, 1e-8, None)).astype(np.float32)))
+        if prot is not None:
+            m.prot_log_beta.copy_(torch.from_numpy(np.log(np.clip(np.median(prot, 0), 1, None)).astype(np.float32)))
+
+
 def fit_latent_model(adata, config: ModelConfig | None = None, *, out: str | Path | None = None,
                      progress=None, **overrides) -> LatentModel:
     """Train the VAE on ``adata``; returns the best (lowest validation loss) model, with training metrics.
@@ -468,7 +485,10 @@ def fit_latent_model(adata, config: ModelConfig | None = None, *, out: str | Pat
     perm = rng.permutation(n)
     n_val = int(round(cfg.val_fraction * n)) if cfg.val_fraction > 0 else 0
     val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    # small data sets: keep >= ~10 optimiser steps per epoch (a 300-cell set in batches of 128 barely trains)
+    batch_size = int(min(cfg.batch_size, max(16, len(tr_idx) // 10)))
     train = model.tensors(prep, tr_idx)
+    _data_init(model, prep.x[tr_idx], prep.library[tr_idx], None if prep.protein is None else prep.protein[tr_idx])
     val = model.tensors(prep, val_idx) if n_val else None
     opt = torch.optim.Adam(model.module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)
@@ -481,8 +501,8 @@ def fit_latent_model(adata, config: ModelConfig | None = None, *, out: str | Pat
         klw = cfg.kl_weight * min(1.0, ep / max(1, cfg.kl_warmup_epochs))
         order = torch.randperm(len(tr_idx), generator=g)
         tot = 0.0
-        for s in range(0, len(order), cfg.batch_size):
-            bi = order[s:s + cfg.batch_size]
+        for s in range(0, len(order), batch_size):
+            bi = order[s:s + batch_size]
             if len(bi) < 2:
                 continue
             batch = {k: v[bi] for k, v in train.items()}
@@ -520,6 +540,7 @@ def fit_latent_model(adata, config: ModelConfig | None = None, *, out: str | Pat
     model.module.eval()
     model.metrics = {"epochs_run": ep, "seconds": round(elapsed, 2), "s_per_epoch": round(elapsed / max(ep, 1), 3),
                      "n_cells": int(n), "n_train": int(len(tr_idx)), "n_val": int(n_val), "n_genes": len(genes),
+                     "batch_size": batch_size,
                      "best_val_loss": best if val is not None else None, "scale": rep.as_dict(),
                      "history": history[-5:]}
     if val is not None:

@@ -276,7 +276,8 @@ def evaluate_perturbation(adata, spec: PerturbationSpec | None = None, *, method
             fold["methods"][name] = res
         folds.append(fold)
         if progress:
-            progress(1, info=t)
+            progress(1, info=f"{t}: " + ", ".join(f"{k} {v['r2_pearson_all']:.3f}/{v['r2_pearson_top100']:.3f}"
+                                                  for k, v in fold["methods"].items()))
     return {"spec": spec.__dict__, "methods": [*methods, *BASELINES], "folds": folds,
             "summary": summarise_folds(folds, [*methods, *BASELINES]), "n_genes": len(genes), "n_cells": adata.n_obs,
             "seed": seed}

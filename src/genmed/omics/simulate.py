@@ -16,7 +16,7 @@ import pandas as pd
 
 from genmed.core.errors import InputError
 from genmed.omics.io import dense, detect_scale, log_normalise
-from genmed.omics.model import LatentModel, read_reference
+from genmed.omics.model import SIGMA_FLOOR_LOG, LatentModel, read_reference
 
 
 @dataclass
@@ -86,7 +86,7 @@ def simulate_cells(model: LatentModel, n: int = 1000, *, conditions: dict[str, s
     with torch.no_grad():
         out = model.module.decode(torch.from_numpy(z.astype(np.float32)), torch.from_numpy(cov))
     if model.config.likelihood == "gauss":
-        sigma = np.exp(model.module.log_sigma.detach().numpy())
+        sigma = np.exp(np.maximum(model.module.log_sigma.detach().numpy(), SIGMA_FLOOR_LOG))
         x = np.clip(out["raw"].numpy() + rng.standard_normal((n, len(model.genes))) * sigma, 0, None)
     else:
         lib = np.expm1(log_lib)[:, None]
