@@ -129,3 +129,9 @@ def test_phenotype_only_outside_call_for_activity_score_guidelines(tmp_path, exa
     assert recs and all(x.status in {"recommendation", "indeterminate", "no_recommendation"} for x in recs)
     assert any(x.status == "indeterminate" and "activity score" in x.reason for x in recs) or \
         all(x.status == "recommendation" for x in recs)
+
+
+def test_hla_outside_call_resolution_normalised():
+    c = outside_gene_call("HLA-B", {"diplotype": "HLA-B*57:01:01/*07:02:01:03", "phenotype": "",
+                                    "activity_score": ""}, "t")
+    assert "*57:01 positive" in c.lookup_keys and "*58:01 negative" in c.lookup_keys

@@ -341,7 +341,13 @@ def outside_gene_call(gene: str, rec: dict[str, str], source: str) -> GeneCall:
                                                              "knowledge_version": load_knowledge()["version"]})
     dip, phen, act = rec["diplotype"], rec["phenotype"], rec["activity_score"]
     if gene in HLA_LOOKUP_ALLELES:
-        alleles = [a.strip() for a in dip.split("/") if a.strip()] if dip else []
+        # accept "HLA-B*57:01:01", "*57:01:01:02" ... : risk alleles are defined at two-field resolution
+        alleles = []
+        for a in (dip.split("/") if dip else []):
+            a = re.sub(r"^HLA-[A-Z]+", "", a.strip())
+            if a:
+                fields = a.lstrip("*").split(":")
+                alleles.append("*" + ":".join(fields[:2]))
         d = Diplotype(dip, [HaplotypeInfo(a) for a in alleles])
         keys = []
         for a in HLA_LOOKUP_ALLELES[gene]:
