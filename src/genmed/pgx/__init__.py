@@ -2,11 +2,15 @@
 
 Public API (stable; other capabilities call only these):
 
-- ``call_vcf(vcf_path, *, sample=None, outside_calls=None, assume_ref=False, build="GRCh38") -> PgxResult``
-  one sample (the only one, or ``sample``); ``call_vcf_samples(...) -> list[PgxResult]`` for multi-sample VCFs.
-  ``call_genotypes`` is an alias of ``call_vcf``. Each ``GeneCall`` carries ranked diplotypes (ties = ambiguity,
-  all listed), haplotype functions, activity score, phenotype, lookup keys, missing positions (no-calls, never
-  assumed reference unless ``assume_ref``), evidence variants, warnings and source/version provenance.
+- ``call_vcf(vcf_path, *, sample=None, outside_calls=None, assume_ref=False, build="GRCh38",
+  research_cyp2d6=False) -> PgxResult``: one sample (the only one, or ``sample``);
+  ``call_vcf_samples(...) -> list[PgxResult]`` for multi-sample VCFs; ``call_genotypes`` is an alias of
+  ``call_vcf``. ``result.genes[GENE]`` is a ``GeneCall`` for the 19 PharmCAT genes plus CYP2D6, HLA-A, HLA-B and
+  MT-RNR1 (outside calls, chrM records, or an explicit ``not_called`` with ``reason``). Each carries
+  ``status`` (called / ambiguous / not_called / outside_call), ranked ``diplotypes`` (ties = ambiguity, all
+  listed) with haplotype functions and activity values, ``phenotype``, ``activity_score``, ``lookup_keys``,
+  ``missing_positions`` (no-calls, never assumed reference unless ``assume_ref``), ``evidence`` (informative
+  calls), ``warnings`` and ``source`` (definition/phenotype source + version, knowledge-pack version).
 - ``recommend(result, drugs=None, *, co_medications=()) -> list[DrugRecommendation]``: CPIC and DPWG
   recommendations; ``status`` is "recommendation", "indeterminate" (a needed gene is not callable; ``reason``),
   "no_recommendation" or "no_guideline". Strong/moderate CYP2D6/CYP2C19 inhibitors among ``co_medications``
