@@ -129,7 +129,7 @@ class StructuredBayesNet:
         col = {n: i for i, n in enumerate(schema.names)}
         tcoarse = self.coarse_of[data[:, col[TIME]]]
         covs = self._order(schema)
-        weights = {"root": self.root_weight, **{c: 1.0 for c in covs},
+        weights = {"root": self.root_weight, **{c: schema.weights.get(c, 1.0) for c in covs},
                    **{f"1:{c}": self.oneway_weight for c in covs}}
         rho = cdp_rho(epsilon, delta)
         total_w = sum(weights.values())
