@@ -135,3 +135,13 @@ def test_hla_outside_call_resolution_normalised():
     c = outside_gene_call("HLA-B", {"diplotype": "HLA-B*57:01:01/*07:02:01:03", "phenotype": "",
                                     "activity_score": ""}, "t")
     assert "*57:01 positive" in c.lookup_keys and "*58:01 negative" in c.lookup_keys
+
+
+def test_outside_call_with_unknown_allele_but_phenotype():
+    c = outside_gene_call("CYP2C19", {"diplotype": "*1/*999", "phenotype": "Intermediate Metabolizer",
+                                      "activity_score": ""}, "t")
+    assert c.status == "outside_call" and c.phenotype == "Intermediate Metabolizer"
+    assert any("unknown allele" in w for w in c.warnings)
+    c2 = outside_gene_call("CYP2C19", {"diplotype": "*2/*2", "phenotype": "Normal Metabolizer",
+                                       "activity_score": ""}, "t")
+    assert c2.phenotype == "Normal Metabolizer" and any("differs" in w for w in c2.warnings)

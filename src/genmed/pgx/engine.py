@@ -376,12 +376,22 @@ def outside_gene_call(gene: str, rec: dict[str, str], source: str) -> GeneCall:
         names = [x.strip() for x in dip.split("/")]
         if gene in gene_names_with_definitions():
             unknown = [x for x in names if not _allele_known(gene, x)]
-            if unknown:
+            if unknown and not (phen or act):
                 call.status, call.reason = "not_called", f"unknown allele(s) {', '.join(unknown)} for {gene}"
                 return call
-        d = describe_diplotype(gene, names)
+            if unknown:
+                call.warnings.append(f"unknown allele(s) {', '.join(unknown)} for {gene}: the given phenotype/"
+                                     "activity score is used as stated")
+                d = Diplotype(dip, [HaplotypeInfo(n) for n in names])
+            else:
+                d = describe_diplotype(gene, names)
+        else:
+            d = describe_diplotype(gene, names)
     else:
         d = Diplotype("", [])
+    if phen and d.phenotype and d.phenotype != phen and d.phenotype != "Indeterminate":
+        call.warnings.append(f"outside phenotype {phen!r} differs from the one genmed derives for {dip} "
+                             f"({d.phenotype!r}); the outside phenotype is used")
     if phen:
         d.phenotype = phen
         d.lookup_key = phen if not act else d.lookup_key
