@@ -310,3 +310,19 @@ def impute_protein(
     df.to_csv(out)
     emit({"out": str(out), "n_cells": len(df), "proteins": list(df.columns)}, json_out,
          f"imputed {df.shape[1]} proteins for {df.shape[0]} cells -> {out}")
+
+
+@app.command("findings")
+def findings(
+    expression: Path = typer.Option(None, "--expression", help="bulk tumour CSV (GSE7390 layout) or cells .h5ad; "
+                                    "default: the bundled synthetic example patient"),
+    perturbation: str = typer.Option("stimulated", "--perturbation"),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """The plan's "Genomic and proteomic findings" for an expression attachment (research use only)."""
+    from genmed.omics.findings import EXAMPLE_BULK, plan_findings
+
+    res = plan_findings(expression or EXAMPLE_BULK, perturbation=perturbation)
+    emit(res.as_dict(), json_out, "\n".join(f"{f.title}: {f.summary}" + (f" [flags: {'; '.join(f.flags)}]"
+                                                                             if f.flags else "") + f" ({f.label})"
+                                            for f in res.findings))

@@ -18,6 +18,7 @@ from genmed.omics.de import (
     null_calibration,
     read_gmt,
 )
+from genmed.omics.findings import Finding, OmicsFindings, plan_findings
 from genmed.omics.io import (
     ScaleReport,
     attach_adt,
@@ -36,6 +37,7 @@ from genmed.omics.perturb import (
     evaluate_perturbation,
     predict_perturbation,
 )
+from genmed.omics.protein import fit_rna_protein_model, impute_proteins, protein_imputation_cv
 from genmed.omics.risk import (
     RiskPrediction,
     cross_validate,
@@ -57,5 +59,6 @@ __all__ = [
     "differential_expression", "driver_genes", "evaluate_perturbation", "fit_latent_model", "gene_set_scores",
     "genomic_risk", "load_dataset", "load_model", "load_risk_dataset", "null_calibration", "predict_perturbation",
     "read_10x_mtx", "read_expression", "read_gmt", "read_h5ad", "read_table", "realism", "save_reference",
-    "simulate_cells", "train_risk_model",
+    "simulate_cells", "train_risk_model", "Finding", "OmicsFindings", "plan_findings", "fit_rna_protein_model",
+    "impute_proteins", "protein_imputation_cv",
 ]

@@ -99,6 +99,214 @@ def bench_perturbation(threads: int = 1, seed: int = 0, cell_types: list[str] | 
     return "\n".join(lines), res
 
 
+ISGS = ("ISG15", "IFI6", "ISG20", "IFIT1", "IFIT2", "IFIT3", "IRF7", "RSAD2", "TNFSF10", "HERC5", "GBP1", "EIF2AK2",
+        "MX1", "OAS1", "LY6E", "IFITM3")
+
+
+def bench_de(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    from genmed.omics.de import differential_expression, null_calibration
+    from genmed.omics.io import load_dataset
+    from genmed.omics.model import LatentModel
+
+    adata = load_dataset("kang2018")
+    model = LatentModel.load("kang2018")
+    t0 = time.perf_counter()
+    de = differential_expression(model, adata, groupby="condition", group1="stimulated", group2="control",
+                                 cell_type="CD4T", seed=seed, threads=threads)
+    de_seconds = time.perf_counter() - t0
+    top = de.summary(10)["top_up"]
+    wtop = de.table.sort_values("wilcoxon_z", ascending=False)["gene"].head(10).tolist()
+    null = null_calibration(model, adata, n_splits=5, seed=seed)
+    null_cd4 = null_calibration(model, adata, n_splits=5, seed=seed, cell_type="CD4T")
+    res = {"cd4t_top10_up": top, "cd4t_top10_isgs": sum(g in ISGS for g in top),
+           "wilcoxon_top10_up": wtop, "wilcoxon_top10_isgs": sum(g in ISGS for g in wtop),
+           "n_called": int(de.table["called"].sum()), "n_wilcoxon_called": int(de.table["wilcoxon_called"].sum()),
+           "de_seconds": round(de_seconds, 1), "null_all_control": null, "null_cd4t_control": null_cd4,
+           "summary": {"isgs_top10": sum(g in ISGS for g in top),
+                       "null_called_fraction": null["mean_called_fraction"]}}
+    md = "\n".join([
+        "### Differential expression with uncertainty (Kang 2018 subset, shipped model `kang2018-gauss`)",
+        "",
+        "Posterior LFC from 100 draws (z ~ q(z|x), Bayesian bootstrap of cells), δ = 0.5 log2, genes called at "
+        "posterior expected FDR ≤ 0.05; Wilcoxon rank-sum + BH on the observed data as the reference column.",
+        "",
+        "| test | ours | Wilcoxon reference | target (issue #9) |",
+        "|---|---|---|---|",
+        f"| null: 5 random halves of all {null['n_cells']} control cells, mean fraction of {len(model.genes)} genes "
+        f"called at α = 0.05 | {null['mean_called_fraction']:.4f} | {null['mean_wilcoxon_called_fraction']:.4f} | ≤ 0.01 |",
+        f"| null: 5 random halves of the {null_cd4['n_cells']} CD4T control cells | "
+        f"{null_cd4['mean_called_fraction']:.4f} | {null_cd4['mean_wilcoxon_called_fraction']:.4f} | ≤ 0.01 |",
+        f"| CD4T stimulated vs control: ISGs among the top-10 up genes | {res['cd4t_top10_isgs']}/10 | "
+        f"{res['wilcoxon_top10_isgs']}/10 | ≥ 8/10 (Wilcoxon measured 8/10) |",
+        f"| genes called, CD4T stimulated vs control | {res['n_called']} | {res['n_wilcoxon_called']} | - |",
+        f"| time for one comparison (loaded model) | {res['de_seconds']:.1f} s | - | < 30 s |",
+        "",
+        f"Top-10 up (ours): {', '.join(top)}. Top-10 (Wilcoxon z): {', '.join(wtop)}.",
+        "",
+        "Ours calls fewer genes than Wilcoxon + BH because a gene must move by more than δ with posterior "
+        "confidence, not merely differ. Published context: scvi-tools' change-mode DE is known to call genes on "
+        "null splits (scvi-tools issues #1047, #1343); we did not run scvi-tools here (not installable offline in this "
+        "environment's time budget).",
+    ])
+    return md, res
+
+
+def bench_risk(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    from genmed.omics.risk import cross_validate, load_risk_dataset
+
+    res = {}
+    lines = ["### Genomic risk from bulk tumour expression (5-fold CV C-index, 5 repetitions)", "",
+             "Nested: the elastic-net penalty is chosen by inner 4-fold CV inside each training fold. Mean ± sd over "
+             "the 5 repetitions of the pooled out-of-fold Harrell C-index.", "",
+             "| data set | patients / events | genes | clinical only | expression (EN-Cox) | clinical + expression "
+             "| PCA-Cox (10 PCs) | clinical + 10 PCs |", "|---|---|---|---|---|---|---|---|"]
+    for name in ("gse7390", "nki70"):
+        d = load_risk_dataset(name)
+        cv = cross_validate(d, seeds=5)
+        res[name] = cv
+        c = cv["c_index"]
+
+        def cell(k, c=c):
+            return f"{c[k]['mean']:.3f} ± {c[k]['sd']:.3f}" if k in c else "n/a"
+
+        lines.append(f"| {name} | {cv['n_patients']} / {cv['n_events']} | {cv['n_genes']} | {cell('clinical')} | "
+                     f"{cell('expression')} | {cell('clinical+expression')} | {cell('pca-cox')} | "
+                     f"{cell('clinical+pca')} |")
+    g = res["gse7390"]["c_index"]
+    ok = g["clinical+expression"]["mean"] >= 0.65
+    lines += ["", f"- GSE7390 floor (clinical + expression ≥ 0.65 and above clinical-only): "
+              f"{'met' if ok else 'NOT met'} ({g['clinical+expression']['mean']:.3f} vs clinical "
+              f"{g['clinical']['mean']:.3f}).",
+              "- Issue #9 feasibility (same data, not nested): clinical Cox 0.606 ± 0.015, elastic-net Cox on the 76 genes "
+              "0.630 ± 0.025, both 0.659 ± 0.020.",
+              "- Published: the GSE7390 validation of the 76-gene signature (Desmedt et al., Clin Cancer Res 2007) "
+              "reports hazard ratios, not a C-index; no like-for-like published C-index is shown."]
+    res["summary"] = {k: {m: v["mean"] for m, v in r["c_index"].items()} for k, r in res.items()}
+    return "\n".join(lines), res
+
+
+def bench_protein(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    from genmed.omics.io import load_dataset
+    from genmed.omics.protein import protein_imputation_cv
+
+    res = {}
+    lines = ["### RNA + protein: imputing each protein from RNA (5-fold CV over cells)", "",
+             "Joint model (NB RNA, NB background/foreground mixture per protein, shared latent; proteins hidden from "
+             "the encoder at prediction) vs ridge regression (RidgeCV) from log-normalised RNA on the same 2,000 HVGs "
+             "and folds. Pearson r per protein on log1p counts over pooled out-of-fold predictions.", "",
+             "| data set | cells | proteins | ours: median r | ridge: median r | proteins where ours ≥ ridge | s/fold |",
+             "|---|---|---|---|---|---|---|"]
+    for name in ("eccite-pbmc", "pbmc10k-protein"):
+        r = protein_imputation_cv(load_dataset(name), seed=seed, threads=threads)
+        res[name] = r
+        lines.append(f"| {name} | {r['n_cells']} | {r['n_proteins']} | {r['median_pearson']['vae']:.3f} | "
+                     f"{r['median_pearson']['ridge']:.3f} | {r['vae_wins']}/{r['n_proteins']} | "
+                     f"{sum(r['fold_seconds']) / len(r['fold_seconds']):.0f} |")
+    lines += ["", "Published context: totalVI (Gayoso et al., Nat Methods 2021) evaluates protein imputation on "
+              "10k-cell data sets; no number on these small subsets exists. Ridge from RNA is a strong baseline on "
+              "a few hundred cells; where it wins, the table says so."]
+    res["summary"] = {k: v["median_pearson"] for k, v in res.items()}
+    return "\n".join(lines), res
+
+
+def _split(adata, seed: int, frac: float = 0.2, strat: str | None = None):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    test = np.zeros(adata.n_obs, bool)
+    labels = adata.obs[strat].astype(str).to_numpy() if strat else np.zeros(adata.n_obs, str)
+    for g in sorted(set(labels)):
+        idx = np.where(labels == g)[0]
+        test[rng.choice(idx, max(1, int(round(frac * len(idx)))), replace=False)] = True
+    tr, te = adata[~test].copy(), adata[test].copy()
+    tr.uns["genmed_source"] = te.uns["genmed_source"] = adata.uns.get("genmed_source", "data")
+    return tr, te
+
+
+def bench_simulation(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    import numpy as np
+
+    from genmed.omics.io import load_dataset
+    from genmed.omics.model import fit_latent_model, save_reference
+    from genmed.omics.simulate import realism, simulate_cells
+
+    kang = load_dataset("kang2018")
+    kang.obs["group"] = kang.obs["cell_type"].astype(str) + "|" + kang.obs["condition"].astype(str)
+    tr, te = _split(kang, seed, strat="group")
+    import tempfile
+
+    res: dict = {"kang": {}, "eccite": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        m = fit_latent_model(tr, likelihood="gauss", n_genes=2000, n_latent=30, n_hidden=256, epochs=60,
+                             kl_weight=0.05, seed=seed, threads=threads, out=tmp)
+        save_reference(m, tr, tmp, condition_key="condition", cell_type_key="cell_type", control="control")
+        t0 = time.perf_counter()
+        simulate_cells(m, 1000, seed=seed)
+        res["seconds_1000_cells"] = round(time.perf_counter() - t0, 3)
+        for g in sorted(set(te.obs["group"])):
+            ct, cond = g.split("|")
+            real = te[(te.obs["group"] == g).to_numpy()]
+            sim = simulate_cells(m, 500, conditions={"cell_type": ct, "condition": cond}, seed=seed)
+            res["kang"][g] = realism(real, sim, m.genes, seed=seed).as_dict()
+        res["kang_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes")}
+    ecc = load_dataset("eccite-pbmc")
+    tr, te = _split(ecc, seed)
+    m = fit_latent_model(tr, likelihood="nb", n_genes=2000, n_latent=20, n_hidden=128, epochs=200, patience=25,
+                         seed=seed, threads=threads)
+    sim = simulate_cells(m, 500, seed=seed)
+    res["eccite"] = realism(te, sim, m.genes, seed=seed).as_dict()
+    res["eccite_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes")}
+    k = res["kang"]
+    lines = ["### Simulation realism (held-out real cells, 20% stratified split)", "",
+             f"Kang: Gaussian model on 2,000 HVGs trained on 80% of cells ({res['kang_model']['epochs_run']} epochs, "
+             f"{res['kang_model']['s_per_epoch']:.2f} s/epoch); 500 cells simulated per cell type x condition from the "
+             "aggregate posterior, compared with that group's held-out cells (log-normalised space). Classifier "
+             "two-sample test: logistic regression on 50 PCs, 5-fold CV AUROC (0.5 = indistinguishable).", "",
+             "| group | held-out cells | gene-mean R² | gene-variance R² | zero-fraction error | classifier AUROC | MMD (PCA) |",
+             "|---|---|---|---|---|---|---|"]
+    for g, r in k.items():
+        lines.append(f"| {g} | {r['n_real']} | {r['gene_mean_r2']:.3f} | {r['gene_var_r2']:.3f} | "
+                     f"{r['zero_fraction_error']:.3f} | {r['classifier_auroc']:.3f} | {r['mmd_pca']:.4f} |")
+    mins = min(r["gene_mean_r2"] for r in k.values())
+    e = res["eccite"]
+    lines += ["", f"- Minimum gene-mean R² over the 14 groups: {mins:.3f} (target ≥ 0.95). Mean AUROC "
+              f"{np.mean([r['classifier_auroc'] for r in k.values()]):.3f}. Gaussian samples are clipped at 0, so "
+              "zero fractions of log-normalised data are only approximated.",
+              f"- ECCITE-seq counts (NB model, 2,000 HVGs, {res['eccite_model']['epochs_run']} epochs): gene-mean R² "
+              f"{e['gene_mean_r2']:.3f}, variance R² {e['gene_var_r2']:.3f}, zero-fraction error "
+              f"{e['zero_fraction_error']:.3f}, classifier AUROC {e['classifier_auroc']:.3f} on {e['n_real']} held-out cells.",
+              f"- 1,000 cells simulated in {res['seconds_1000_cells']:.2f} s (target < 2 s).",
+              "- scvi-tools SCVI posterior samples were not run as a comparator (scvi-tools is not installed here)."]
+    res["summary"] = {"min_gene_mean_r2": mins, "eccite_auroc": e["classifier_auroc"]}
+    return "\n".join(lines), res
+
+
+def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    from genmed.omics.io import load_dataset
+    from genmed.omics.model import fit_latent_model
+
+    rows = []
+    for name, lik, epochs in (("eccite-pbmc", "nb", 200), ("pbmc10k-protein", "nb", 200), ("kang2018", "gauss", 60)):
+        a = load_dataset(name)
+        tr, te = _split(a, seed)
+        kw = dict(kl_weight=0.05, n_hidden=256, n_latent=30) if lik == "gauss" else dict(n_hidden=128, n_latent=20)
+        m = fit_latent_model(tr, likelihood=lik, n_genes=2000, epochs=epochs, patience=25, seed=seed,
+                             threads=threads, **kw)
+        nll = m.nll_per_cell(m.prepare(te))
+        rows.append({"dataset": name, "likelihood": lik, "n_train": tr.n_obs, "n_test": te.n_obs, **nll,
+                     "epochs": m.metrics["epochs_run"], "s_per_epoch": m.metrics["s_per_epoch"]})
+    lines = ["### Latent model: held-out reconstruction NLL per cell (2,000 HVGs, 80/20 split)", "",
+             "| data set | likelihood | train / test cells | RNA NLL per cell | KL | epochs | s/epoch |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['dataset']} | {r['likelihood']} | {r['n_train']} / {r['n_test']} | {r['rna_nll']:.1f} | "
+                     f"{r['kl']:.1f} | {r['epochs']} | {r['s_per_epoch']:.2f} |")
+    lines += ["", "Not done: the same-run scvi-tools SCVI comparison (scvi-tools is a benchmark-only extra that is not "
+              "installed here). For scale, issue #9 measured scvi-tools at 38 s/epoch on 10k cells x 2,000 genes and "
+              "11 s/epoch on the Kang subset on a shared CPU."]
+    return "\n".join(lines), {"rows": rows, "summary": {r["dataset"]: r["rna_nll"] for r in rows}}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("omics")
     def omics_bench(

@@ -404,7 +404,7 @@ class LatentModel:
 
 
 WEIGHTS = Path(__file__).parent / "weights"
-SHIPPED = {"kang2018": "kang2018-gauss", "eccite-pbmc": "eccite-pbmc-nb-protein", "pbmc10k-protein": "pbmc10k-nb"}
+SHIPPED = {"kang2018": "kang2018-gauss", "eccite-pbmc": "eccite-pbmc-nb-protein"}
 
 
 def resolve_model_path(path: str | Path) -> Path:
