@@ -209,3 +209,11 @@ def test_slco1b1_falls_back_to_rs4149056(tmp_path):
     c = call_vcf(_vcf(tmp_path, recs), assume_ref=True).genes["SLCO1B1"]
     assert c.status == "called" and c.diplotype == "*1/*5" and c.extra["inferred_from"] == "rs4149056"
     assert c.phenotype == "Decreased Function"
+
+
+def test_unphased_lower_scoring_alternatives_are_kept(haplo):
+    c = call_vcf(haplo / "TPMT" / "s3bs3c.vcf").genes["TPMT"]
+    assert c.diplotype == "*1/*3A" and c.phenotype == "Intermediate Metabolizer"
+    alts = {a["name"]: a["phenotype"] for a in c.extra["other_viable_diplotypes"]}
+    assert alts == {"*3B/*3C": "Poor Metabolizer"}
+    assert any("*3B/*3C (Poor Metabolizer)" in w for w in c.warnings)

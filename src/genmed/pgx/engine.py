@@ -179,6 +179,19 @@ def gene_call_from_match(m: MatchResult) -> GeneCall:
     if m.missing:
         call.warnings.append(f"{len(m.missing)} defining position(s) missing (no-call); alleles defined only there "
                              "could not be assessed")
+    top_names = {c.name for c in m.top}
+    others = [c for c in m.candidates if c.name not in top_names]
+    if others and not m.effectively_phased:
+        # Lower-scoring diplotypes that also explain unphased data (e.g. TPMT *3B/*3C behind *1/*3A): PharmCAT drops
+        # them; we keep them and say when one would change the phenotype.
+        alts = [describe_diplotype(m.gene, list(c.alleles), c.score, rank=2) for c in others[:20]]
+        call.extra["other_viable_diplotypes"] = [{"name": a.name, "phenotype": a.phenotype, "score": a.score,
+                                                  "activity_score": a.activity_score} for a in alts]
+        top_ph = {d.phenotype for d in call.diplotypes}
+        differ = [a for a in alts if a.phenotype not in top_ph and a.phenotype not in (None, "Indeterminate")]
+        if differ:
+            call.warnings.append("phase unknown: " + ", ".join(f"{a.name} ({a.phenotype})" for a in differ[:5])
+                                 + " also fit the genotype with a lower match score; phased data would resolve it")
     return _finish(call)
 
 
