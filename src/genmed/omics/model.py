@@ -56,6 +56,7 @@ class ModelConfig:
     seed: int = 0
     threads: int = 1
     max_minutes: float = 15.0
+    data_init: bool = True  # start the decoder at the gene means/sds (off: uniform start, equal gene weights early)
 
     def __post_init__(self):
         if self.likelihood not in LIKELIHOODS:
@@ -488,7 +489,9 @@ def fit_latent_model(adata, config: ModelConfig | None = None, *, out: str | Pat
     # small data sets: keep >= ~10 optimiser steps per epoch (a 300-cell set in batches of 128 barely trains)
     batch_size = int(min(cfg.batch_size, max(16, len(tr_idx) // 10)))
     train = model.tensors(prep, tr_idx)
-    _data_init(model, prep.x[tr_idx], prep.library[tr_idx], None if prep.protein is None else prep.protein[tr_idx])
+    if cfg.data_init:
+        _data_init(model, prep.x[tr_idx], prep.library[tr_idx],
+                   None if prep.protein is None else prep.protein[tr_idx])
     val = model.tensors(prep, val_idx) if n_val else None
     opt = torch.optim.Adam(model.module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs, eta_min=cfg.lr * 0.05)

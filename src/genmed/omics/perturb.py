@@ -148,7 +148,8 @@ class ScGen:
     """Latent arithmetic on a Gaussian VAE trained without condition labels."""
 
     default_config = dict(likelihood="gauss", n_genes=None, n_latent=50, n_hidden=256, n_layers=2, dropout=0.2,
-                          epochs=60, kl_weight=0.05, kl_warmup_epochs=10, patience=15, batch_size=64, lr=1e-3)
+                          epochs=60, kl_weight=0.05, kl_warmup_epochs=10, patience=15, batch_size=64, lr=1e-3,
+                          data_init=False)  # a uniform start keeps the Gaussian weighting of genes near MSE (scGen)
 
     def __init__(self, model: LatentModel | None = None, **config):
         self.model = model
