@@ -117,3 +117,14 @@ def test_shipped_models_size():
 
     total = sum(p.stat().st_size for p in WEIGHTS.rglob("*") if p.is_file())
     assert 0 < total < 30 * 1024 * 1024
+
+
+def test_shipped_protein_model_imputes_eccite(data_dir):
+    from genmed.omics.io import load_dataset
+    from genmed.omics.protein import impute_proteins
+
+    m = LatentModel.load("eccite-pbmc")
+    a = load_dataset("eccite-pbmc")[:50]
+    imp = impute_proteins(m, a)
+    assert imp.shape == (50, 49) and m.config.likelihood == "nb" and len(m.genes) == 2000
+    assert np.isfinite(imp.to_numpy()).all()
