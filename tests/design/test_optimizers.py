@@ -103,3 +103,12 @@ def test_missing_prior_is_a_clear_error(tmp_path):
 
     with pytest.raises(ModelNotFoundError, match="optimizer.reinvent.prior"):
         OPTIMIZERS.get("reinvent")({"prior": str(tmp_path / "none.pt")})
+
+
+def test_reinvent_low_diversity_counts_as_collapse(tiny_prior):
+    rl = OPTIMIZERS.get("reinvent")({"prior": tiny_prior, "collapse_patience": 2, "collapse_diversity": 0.3}, seed=0)
+    for _ in range(2):
+        rl._collapse_check(1.0, 0.1)  # all new molecules, but near-copies of one another
+    assert rl.temperature == 1.25
+    rl._collapse_check(1.0, 0.9)
+    assert rl.collapsed_steps == 0

@@ -6,8 +6,9 @@ The agent starts as a copy of the prior (which stays frozen) and is trained with
 - experience replay: the best molecules seen so far are replayed each step;
 - a diversity filter on Bemis-Murcko scaffolds: once ``bucket_size`` molecules of one scaffold scored above
   ``df_min_score``, further ones earn no reward (the oracle score is still recorded), which pushes exploration;
-- mode-collapse detection: when fewer than ``collapse_threshold`` of a batch are molecules not seen before for
-  ``collapse_patience`` steps, the sampling temperature rises (up to ``max_temperature``); if that does not help
+- mode-collapse detection: when fewer than ``collapse_threshold`` of a batch are molecules not seen before, or the
+  batch's internal diversity falls under ``collapse_diversity``, for ``collapse_patience`` steps, the sampling
+  temperature rises (up to ``max_temperature``); if that does not help
   the run stops with the reason recorded, instead of spinning without spending budget.
 Defaults follow PMO's tuned REINVENT (batch 64, sigma 500, learning rate 5e-4, 24 replayed molecules).
 """
@@ -39,7 +40,8 @@ class ReinventParams(OptimizerParams):
     df_min_score: float = Field(default=0.4, ge=0, le=1)
     temperature: float = Field(default=1.0, gt=0)
     max_temperature: float = Field(default=2.0, gt=0)
-    collapse_threshold: float = Field(default=0.05, ge=0, le=1)
+    collapse_threshold: float = Field(default=0.05, ge=0, le=1, description="minimum fraction of new molecules")
+    collapse_diversity: float = Field(default=0.2, ge=0, le=1, description="minimum batch diversity (IntDiv)")
     collapse_patience: int = Field(default=5, ge=1)
     max_steps: int = Field(default=100_000, ge=1)
     precision: str = Field(default="fp32", pattern="^(fp32|bf16)$")
@@ -197,6 +199,7 @@ class Reinvent(Optimizer):
             scores = scores[keep]
             if not smiles:
                 break
+            batch_diversity = internal_diversity(smiles[:64])
             rewards = self._rewards(smiles, scores)
             loss, agent_ll = self._loss(toks, rewards)
             if p.experience_replay and self.memory:
@@ -217,11 +220,11 @@ class Reinvent(Optimizer):
                 log({"step": self.step, "loss": float(total.detach()), "temperature": self.temperature,
                      "batch_valid": valid_fraction,
                      "batch_new_fraction": round(new_fraction, 3), "batch_mean_score": float(np.mean(scores)),
-                     "batch_diversity": internal_diversity(smiles[:64]),
+                     "batch_diversity": batch_diversity,
                      "scaffold_buckets_full": sum(v >= p.bucket_size for v in self.buckets.values())})
             if checkpoint is not None:
                 checkpoint()
-            self._collapse_check(new_fraction)
+            self._collapse_check(new_fraction, batch_diversity if len(smiles) > 1 else 1.0)
             if self.stop_reason:
                 return
         self.stop_reason = self.stop_reason or ("budget spent" if oracle.exhausted else "max_steps reached")
@@ -235,9 +238,10 @@ class Reinvent(Optimizer):
         self.memory.sort(key=lambda m: -m[0])
         del self.memory[self.params.memory_size:]
 
-    def _collapse_check(self, new_fraction: float) -> None:
+    def _collapse_check(self, new_fraction: float, diversity: float = 1.0) -> None:
+        """Collapse = too few never-seen molecules, or a batch of near-copies, for ``collapse_patience`` steps."""
         p = self.params
-        if new_fraction >= p.collapse_threshold:
+        if new_fraction >= p.collapse_threshold and diversity >= p.collapse_diversity:
             self.collapsed_steps = 0
             return
         self.collapsed_steps += 1
@@ -247,5 +251,6 @@ class Reinvent(Optimizer):
             self.temperature = min(p.max_temperature, self.temperature + 0.25)
             self.collapsed_steps = 0
         else:
-            self.stop_reason = (f"mode collapse: under {p.collapse_threshold:.0%} new molecules per batch for "
-                                f"{p.collapse_patience} steps at the maximum temperature {p.max_temperature}")
+            self.stop_reason = (f"mode collapse: under {p.collapse_threshold:.0%} new molecules (or batch diversity "
+                                f"under {p.collapse_diversity}) for {p.collapse_patience} steps at the maximum "
+                                f"temperature {p.max_temperature}")
