@@ -174,3 +174,18 @@ def test_reinvent_run_compares_with_a_prior_sample(tmp_path, tiny_prior):
     assert (tmp_path / "rl" / "checkpoint.pt").is_file()
     s2 = run_design(cfg, tmp_path / "rl", budget=60)  # the agent's weights come back from the checkpoint
     assert s2["oracle_calls"] >= s["oracle_calls"]
+
+
+def test_profile_from_a_genmed_pgx_result(tmp_path):
+    from genmed.chem.optimize.patient import load_profile, patient_objectives
+
+    result = {"sample": "S1", "genes": {
+        "CYP2D6": {"gene": "CYP2D6", "phenotype": "Poor Metabolizer", "diplotypes": []},
+        "CYP2C9": {"gene": "CYP2C9", "phenotype": None, "diplotypes": []},
+        "SLCO1B1": {"gene": "SLCO1B1", "phenotype": "Decreased Function", "diplotypes": []}}}
+    p = tmp_path / "pgx.json"
+    p.write_text(json.dumps(result))
+    extra = patient_objectives(load_profile(p))
+    assert [o["name"] for o in extra.objectives] == ["patient_cyp2d6_substrate"]
+    facts = {f["fact"]: f["added"] for f in extra.facts}
+    assert facts["CYP2C9 (genmed pgx call)"].startswith("indeterminate")

@@ -1,7 +1,7 @@
 """Patient-aware objectives: a patient profile adds (or strengthens) scoring objectives, each with the fact that
 caused it, so the report can say *why* a design run penalises what it penalises.
 
-Profile (JSON)::
+Profile (JSON; a bare ``genmed pgx`` result JSON is accepted too, its gene calls giving the phenotypes)::
 
     {"id": "optional, never logged",
      "pgx": {"CYP2D6": "poor metabolizer", "CYP2C9": "intermediate metabolizer"},
@@ -64,8 +64,23 @@ class PatientProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = None
     pgx: dict[str, str] = Field(default_factory=dict, description="gene -> phenotype, e.g. CYP2D6: poor metabolizer")
+    # the output of `genmed pgx` (PgxResult.to_dict()): phenotypes are read from its gene calls
+    pgx_result: dict[str, Any] | None = None
     conditions: list[str] = Field(default_factory=list)
     medications: list[str] = Field(default_factory=list)
+
+    def phenotypes(self) -> tuple[dict[str, str], list[str]]:
+        """gene -> phenotype from ``pgx`` and ``pgx_result``; genes whose call is ambiguous are listed apart."""
+        out = dict(self.pgx)
+        ambiguous = []
+        for gene, call in ((self.pgx_result or {}).get("genes") or {}).items():
+            if not isinstance(call, dict):
+                continue
+            if call.get("phenotype"):
+                out.setdefault(gene, str(call["phenotype"]))
+            elif gene.upper().startswith("CYP"):
+                ambiguous.append(gene)
+        return out, ambiguous
 
 
 @dataclass
@@ -85,6 +100,8 @@ def load_profile(path: str | Path) -> PatientProfile:
         raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: a patient profile must be a JSON object")
+    if "genes" in data and "sample" in data:  # a bare `genmed pgx` result
+        data = {"pgx_result": data}
     try:
         return PatientProfile(**data)
     except ValidationError as exc:
@@ -109,12 +126,18 @@ def patient_objectives(profile: PatientProfile) -> PatientObjectives:
         out.objectives.append({"component": "admet", "name": name, "params": {"endpoint": endpoint},
                                "direction": "minimize", "weight": weight, "reason": reason})
 
-    for gene, phenotype in profile.pgx.items():
+    phenotypes, ambiguous = profile.phenotypes()
+    for gene in ambiguous:
+        out.facts.append({"fact": f"{gene} (genmed pgx call)",
+                          "added": "indeterminate: no single phenotype (ambiguous or missing diplotype)"})
+    for gene, phenotype in phenotypes.items():
         g = gene.upper().replace(" ", "")
         w = _phenotype_weight(phenotype)
         fact = f"{g} {phenotype}"
         if w is None:
-            out.facts.append({"fact": fact, "added": "nothing (normal/rapid function needs no extra objective)"})
+            normal = re.search(r"normal|rapid|extensive|increased", phenotype, re.I)
+            out.facts.append({"fact": fact, "added": "nothing (normal or increased function)" if normal
+                              else "nothing (genmed has no design rule for this gene/phenotype)"})
         elif g in SUBSTRATE_ENDPOINT:
             name = f"patient_{g.lower()}_substrate"
             admet(SUBSTRATE_ENDPOINT[g], w, f"patient is a {phenotype} of {g}: its substrates accumulate", name)
