@@ -367,7 +367,12 @@ def _demo_markdown(title: str, summary: dict[str, Any], wall_s: float) -> str:
             continue
         b, t = v.get("baseline_mean"), v.get("top_mean")
         delta = (t or 0) - (b or 0)
-        verdict = "yes" if delta > 0.01 else ("no change (within 0.01)" if delta >= -0.01 else "**worse**")
+        if delta > 0.01:
+            verdict = f"yes (+{delta:.3f})"
+        elif (b or 0) >= 0.98 and delta >= -0.01:
+            verdict = "at ceiling in both (kept)"
+        else:
+            verdict = "no change (within 0.01)" if delta >= -0.01 else f"**worse** ({delta:.3f})"
         lines.append(f"| {name} | {b:.3f} | {t:.3f} | {verdict} |")
     tot = summary["comparison"].get("__total__", {})
     lines.append(f"| **aggregate score** | {tot.get('baseline_mean', 0):.3f} | {tot.get('top_mean', 0):.3f} | |")
