@@ -59,3 +59,32 @@ def test_run_directory_records_failure(tmp_path):
     with pytest.raises(GenmedError), run_directory("unit", out=tmp_path / "f"):
         raise InputError("broken input")
     assert json.loads((tmp_path / "f" / "run.json").read_text())["status"] == "failed"
+
+
+def test_cli_runs_list_and_show(tmp_path):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from genmed.cli.main import build_app
+
+    with run_directory("unit-cli", out=tmp_path / "c", config={}) as run:
+        run_id = run.run_id
+    runner = CliRunner()
+    res = runner.invoke(build_app("runs"), ["runs", "list", "--json", "--kind", "unit-cli"])
+    assert res.exit_code == 0 and _json.loads(res.stdout)[0]["run_id"] == run_id
+    res = runner.invoke(build_app("runs"), ["runs", "show", run_id, "--json"])
+    assert res.exit_code == 0 and _json.loads(res.stdout)["run_json"]["status"] == "succeeded"
+
+
+def test_cli_help_is_light():
+    """`genmed --help` must not import torch, RDKit or admet-ai (start-up < 1 s)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from genmed.cli.main import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'rdkit', 'admet_ai', 'sksurv', 'monai') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert "HEAVY []" in out

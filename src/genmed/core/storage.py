@@ -56,20 +56,27 @@ def record_run(record: RunRecord, url: str | None = None) -> None:
         s.commit()
 
 
+def _as_dict(r: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id, "kind": r.kind, "status": r.status, "run_dir": r.run_dir,
+        "subject": r.subject, "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "summary": json.loads(json.dumps(r.summary or {})),
+    }
+
+
 def list_runs(kind: str | None = None, limit: int = 50, url: str | None = None) -> list[dict[str, Any]]:
     with Session(get_engine(url)) as s:
         q = select(RunRecord).order_by(RunRecord.id.desc()).limit(limit)
         if kind:
             q = q.where(RunRecord.kind == kind)
-        return [
-            {
-                "run_id": r.run_id, "kind": r.kind, "status": r.status, "run_dir": r.run_dir,
-                "subject": r.subject, "started_at": r.started_at.isoformat(),
-                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                "summary": json.loads(json.dumps(r.summary or {})),
-            }
-            for r in s.scalars(q)
-        ]
+        return [_as_dict(r) for r in s.scalars(q)]
+
+
+def get_run(run_id: str, url: str | None = None) -> dict[str, Any] | None:
+    with Session(get_engine(url)) as s:
+        r = s.scalar(select(RunRecord).where(RunRecord.run_id == run_id))
+        return _as_dict(r) if r is not None else None
 
 
 def utcnow() -> datetime:
