@@ -45,9 +45,9 @@ def test_log_records_are_scrubbed(caplog):
 
 
 def test_run_directory_writes_provenance_and_store(tmp_path):
-    with run_directory("unit", out=tmp_path / "r", config={"a": 1}, seed=7, subject="pt-123") as run:
-        with run.timed("work"):
-            run.summary = {"ok": True}
+    with run_directory("unit", out=tmp_path / "r", config={"a": 1}, seed=7, subject="pt-123") as run, \
+            run.timed("work"):
+        run.summary = {"ok": True}
     doc = json.loads((tmp_path / "r" / "run.json").read_text())
     assert doc["status"] == "succeeded" and doc["seed"] == 7 and doc["config"] == {"a": 1}
     assert "work" in doc["timings_s"] and doc["versions"]["genmed"]
