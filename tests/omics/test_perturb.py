@@ -97,3 +97,14 @@ def test_small_cell_type_skipped(kang, shipped_kang):
 
 def test_r2_pearson_degenerate():
     assert np.isnan(r2_pearson(np.ones(5), np.arange(5.0)))
+
+
+def test_cvae_swaps_condition(kang300):
+    spec = PerturbationSpec()
+    held = ((kang300.obs["cell_type"] == "NK") & (kang300.obs["condition"] == "stimulated")).to_numpy()
+    m = PERTURBATION_METHODS.get("cvae")(epochs=3, n_hidden=32, n_latent=5, n_genes=300).fit(kang300[~held], spec)
+    ctrl = kang300[((kang300.obs["cell_type"] == "NK") & (kang300.obs["condition"] == "control")).to_numpy()]
+    pred = m.predict(ctrl)
+    prep = m.model.prepare(ctrl)
+    same = m.model.decode_expression(m.model.latent(prep), prep.cov)
+    assert pred.shape == (ctrl.n_obs, 300) and not np.allclose(pred, np.clip(same, 0, None))
