@@ -217,3 +217,40 @@ def test_unphased_lower_scoring_alternatives_are_kept(haplo):
     alts = {a["name"]: a["phenotype"] for a in c.extra["other_viable_diplotypes"]}
     assert alts == {"*3B/*3C": "Poor Metabolizer"}
     assert any("*3B/*3C (Poor Metabolizer)" in w for w in c.warnings)
+
+
+def test_cli_call_with_drugs_writes_recommendations(example, tmp_path):
+    from genmed.cli.pgx import app
+
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["call", str(example / "pharmcat.example.vcf"), "--out", str(out),
+                                 "--drugs", "clopidogrel,codeine", "--co-medications", "paroxetine"])
+    assert r.exit_code == 0, r.output
+    recs = json.loads((out / "recommendations.json").read_text())
+    assert {x["drug"] for x in recs} == {"clopidogrel", "codeine"}
+    assert "Recommendations" in (out / "report.html").read_text()
+
+
+def test_random_pairs_through_the_vcf_path(tmp_path):
+    """A sample of the exhaustive suite, written as real VCF files and read back through the reader."""
+    import random
+
+    from genmed.pgx.exhaustive import write_vcf
+    from genmed.pgx.knowledge import VCF_GENES
+    from genmed.pgx.matcher import natural_key
+
+    rng = random.Random(7)
+    checked = 0
+    for gene in VCF_GENES:
+        d = gene_definition(gene)
+        for i in range(3):
+            a, b = rng.choice(d.names), rng.choice(d.names)
+            p = write_vcf(gene, a, b, tmp_path / f"{gene}{i}.vcf", phased=True)
+            c = call_vcf(p).genes[gene]
+            want = "/".join(sorted((a, b), key=natural_key))
+            if gene == "DPYD":
+                assert c.status == "called" and c.activity_score is not None
+            else:
+                assert want in {dp.name for dp in c.diplotypes}, (gene, want, c.diplotype, c.reason)
+            checked += 1
+    assert checked == 3 * len(VCF_GENES)

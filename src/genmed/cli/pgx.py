@@ -45,6 +45,9 @@ def call_cmd(
     build: str = typer.Option("GRCh38", "--build", help="GRCh38 or GRCh37."),
     research_cyp2d6: bool = typer.Option(False, "--research-cyp2d6",
                                          help="SNV-only CYP2D6 call from the VCF (research use; misses *5/CNVs)."),
+    drugs: str = typer.Option(None, "--drugs", help="Also write recommendations.json for these drugs "
+                                                    "(comma-separated, or 'all'); shown in report.html."),
+    co_medications: str = typer.Option("", "--co-medications", help="Co-medications for phenoconversion."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Call the 19 PharmCAT genes (+ outside calls) and write calls.json / calls.tsv / report.html."""
@@ -61,10 +64,18 @@ def call_cmd(
                                  hint="pass --sample ID or --all-samples")
         results = call_vcf_samples(vcf, samples=sample or None, outside_calls=outside_calls, assume_ref=assume_ref,
                                    build=build, research_cyp2d6=research_cyp2d6)
+        recs_by_sample = {}
+        if drugs:
+            from genmed.pgx import recommend
+
+            dl = None if drugs.strip().lower() == "all" else [d for d in drugs.split(",") if d.strip()]
+            meds = [m for m in co_medications.split(",") if m.strip()]
+            recs_by_sample = {r.sample: recommend(r, dl, co_medications=meds) for r in results}
     except GenmedError as exc:
         fail(exc)
     # Everything computed: only now write files (nothing half-written on bad input).
     config = {"vcf": str(vcf), "samples": sample, "all_samples": all_samples, "outside_calls": str(outside_calls or ""),
+              "drugs": drugs, "co_medications": co_medications,
               "assume_ref": assume_ref, "build": build, "research_cyp2d6": research_cyp2d6}
     with run_directory("pgx-call", out=out, config=config) as run:
         docs = [r.to_dict() for r in results]
@@ -74,13 +85,18 @@ def call_cmd(
 
         bundles = [to_fhir_bundle(r) for r in results]
         run.file("calls.fhir.json").write_text(json.dumps(bundles[0] if len(bundles) == 1 else bundles, indent=1))
+        if recs_by_sample:
+            rec_docs = {s: [x.to_dict() for x in v] for s, v in recs_by_sample.items()}
+            run.file("recommendations.json").write_text(
+                json.dumps(next(iter(rec_docs.values())) if len(rec_docs) == 1 else rec_docs, indent=1))
         if len(results) == 1:
             run.file("calls.tsv").write_text(to_tsv(results[0]))
-            run.file("report.html").write_text(to_html(results[0]))
+            run.file("report.html").write_text(to_html(results[0], recs_by_sample.get(results[0].sample)))
         else:
             tsv = "".join(to_tsv(r) for r in results)
             run.file("calls.tsv").write_text(tsv)
-            run.file("report.html").write_text("\n".join(to_html(r) for r in results[:50]))
+            run.file("report.html").write_text("\n".join(to_html(r, recs_by_sample.get(r.sample))
+                                                         for r in results[:50]))
         run.summary = {"samples": len(results), "knowledge_version": results[0].knowledge_version}
     human = "\n\n".join(summary_text(r) for r in results[:5]) + f"\n\nwrote {out}/calls.json, calls.tsv, report.html"
     emit(payload, as_json, human)
