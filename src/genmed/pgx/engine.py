@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -560,26 +561,57 @@ def positions_of_interest(genes: tuple[str, ...] = VCF_GENES, *, research_cyp2d6
     return out
 
 
-def lift_calls_to_grch38(calls: dict[tuple[str, int], SampleCall]) -> tuple[dict, list[str]]:
-    """Map GRCh37 calls onto GRCh38 positions via pypgx's dual coordinates (SNVs/indels pypgx knows)."""
+@lru_cache(maxsize=2)
+def grch37_map() -> dict[tuple[str, int], tuple[tuple[str, int], str]]:
+    """GRCh37 (chrom, pos) -> (GRCh38 (chrom, pos), expected REF) for every position the genes use.
+
+    pypgx's dual coordinates give GRCh37 positions for about 60% of PharmCAT's positions; within each gene they all
+    differ from GRCh38 by one constant offset (checked here), so that offset places the remaining positions. A
+    gene whose mapped positions disagree on the offset keeps only its directly mapped positions. Every record's REF
+    is still checked against the definition when calls are lifted.
+    """
     lift = load_knowledge()["pypgx"]["grch38_to_grch37"]
-    back: dict[tuple[str, int], tuple[str, int]] = {}
-    for chrom, m in lift.items():
-        for p38, (p37, *_rest) in m.items():
-            back[(chrom, int(p37))] = (chrom, int(p38))
+    out: dict[tuple[str, int], tuple[tuple[str, int], str]] = {}
+    for g in VCF_GENES:
+        d = gene_definition(g)
+        m = lift.get(d.chrom, {})
+        positions = [(loc.pos, loc.ref) for loc in d.loci] + [(ep["pos"], ep["ref"]) for ep in d.extra_positions]
+        offsets = {p - m[str(p)][0] for p, _ in positions if str(p) in m}
+        for p38, ref in positions:
+            if str(p38) in m:
+                p37 = int(m[str(p38)][0])
+            elif len(offsets) == 1:
+                p37 = p38 - next(iter(offsets))
+            else:
+                continue
+            out[(d.chrom, p37)] = ((d.chrom, p38), ref)
+    return out
+
+
+def lift_calls_to_grch38(calls: dict[tuple[str, int], SampleCall]) -> tuple[dict, list[str]]:
+    """Move GRCh37 calls onto GRCh38 positions (see :func:`grch37_map`); a REF that disagrees is a no-call."""
+    back = grch37_map()
     out = {key: c for key, c in calls.items() if key[0] == "M"}
+    bad = []
     for key, c in calls.items():
-        if key in back:
-            new = back[key]
-            out[new] = SampleCall(c.chrom, new[1], c.ref, c.alts, c.alleles, c.phased, c.phase_set, c.rsid,
-                                  c.filter, c.raw_gt)
-    return out, [f"GRCh37 input: {len(out)} of {len(calls)} PGx records mapped to GRCh38 via pypgx coordinates; "
-                 "positions without a mapping are reported missing"]
+        hit = back.get(key)
+        if hit is None:
+            continue
+        new, ref = hit
+        if c.ref != ref:
+            bad.append(f"{key[0]}:{key[1]}")
+            continue
+        out[new] = SampleCall(c.chrom, new[1], c.ref, c.alts, c.alleles, c.phased, c.phase_set, c.rsid,
+                              c.filter, c.raw_gt)
+    warns = [f"GRCh37 input: {len(out)} PGx records lifted to GRCh38 (pypgx dual coordinates + per-gene offset)"]
+    if bad:
+        warns.append(f"GRCh37 REF disagrees with the allele definition at {len(bad)} position(s) "
+                     f"({', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}): treated as no-calls")
+    return out, warns
 
 
 def grch37_positions() -> set[tuple[str, int]]:
-    lift = load_knowledge()["pypgx"]["grch38_to_grch37"]
-    return {(c, int(v[0])) for c, m in lift.items() for v in m.values()}
+    return set(grch37_map())
 
 
 def check_build(vcf_build: str | None, requested: str, contigs: set[str], path: str) -> None:
