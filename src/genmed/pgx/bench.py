@@ -90,10 +90,12 @@ def register(app: typer.Typer) -> None:
         from genmed.pgx.validation import (
             dpyd_table_results,
             example_recommendation_results,
+            grch37_roundtrip,
             haplotype_vcf_results,
             nat2_table_results,
         )
 
+        g37_ok, g37_n = grch37_roundtrip(pc / "examples")
         rec = example_recommendation_results(pc / "examples")
         rec_total = sum(len(v) for v in rec.values())
 
@@ -135,6 +137,9 @@ def register(app: typer.Typer) -> None:
 **Concordance with PharmCAT v3.1.1-2's own expected output** (`examples/pharmcat.example.vcf` + outside calls vs
 `pharmcat.example.report.tsv`, diplotype + phenotype + activity score per gene): **{ex_ok}/{ex_n} genes
 identical**{(' (differs: ' + ', '.join(ex_diff) + ')') if ex_diff else ''}. Reference: PharmCAT's own output.
+
+**GRCh37 input** (PharmCAT does not accept it): the same example moved to GRCh37 coordinates and called with
+`--build GRCh37` gives the GRCh38 diplotype, with no missing position, for **{g37_ok}/{g37_n} genes**.
 
 **Recommendations vs PharmCAT's `report.json`** for the same example ({rec_total} CPIC + DPWG drug entries):
 **{len(rec['identical'])} identical** (same rows, same text); {len(rec['text_differs'])} with the same rows but

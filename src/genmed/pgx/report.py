@@ -74,6 +74,15 @@ def to_html(result: PgxResult, recs: list[DrugRecommendation] | None = None) -> 
     rows = []
     for c in result.genes.values():
         dips = "<br>".join(e(d.name) for d in c.diplotypes) or f"<i>not called: {e(c.reason or '')}</i>"
+        if c.extra.get("dpyd_variants_present"):
+            dips += "<br><small>variants: " + e(", ".join(c.extra["dpyd_variants_present"])) + "</small>"
+        if c.extra.get("other_viable_diplotypes"):
+            dips += "<br><small>also possible: " + e(", ".join(
+                f"{a['name']} ({a['phenotype']})" for a in c.extra["other_viable_diplotypes"][:5])) + "</small>"
+        ev = [x for x in c.evidence if x.get("alleles")][:8]
+        if ev:
+            dips += "<br><small>evidence: " + e("; ".join(
+                f"{x['position']} {x.get('rsid') or ''} {x['call']}".strip() for x in ev)) + "</small>"
         miss = ", ".join(f"{m['position']} ({m.get('rsid') or '-'})" for m in c.missing_positions[:12])
         if len(c.missing_positions) > 12:
             miss += f" … (+{len(c.missing_positions) - 12})"

@@ -243,3 +243,36 @@ def example_recommendation_results(examples_dir) -> dict[str, list[str]]:
             else:
                 out["only_pharmcat"].append(key)
     return out
+
+
+def grch37_roundtrip(examples_dir) -> tuple[int, int]:
+    """PharmCAT's example moved to GRCh37 coordinates and called with build GRCh37: genes whose diplotype equals
+    the GRCh38 call."""
+    import tempfile
+    from pathlib import Path
+
+    from genmed.pgx import call_vcf
+    from genmed.pgx.engine import grch37_map
+    from genmed.pgx.knowledge import VCF_GENES
+
+    to37 = {v[0]: k for k, v in grch37_map().items()}
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=1,length=249250621>"]
+    for ln in (examples_dir / "pharmcat.example.vcf").read_text().splitlines():
+        if ln.startswith("##"):
+            continue
+        if not ln.startswith("#"):
+            cols = ln.split("\t")
+            key = (cols[0].removeprefix("chr"), int(cols[1]))
+            if key not in to37:
+                continue
+            cols[0], cols[1] = key[0], str(to37[key][1])
+            ln = "\t".join(cols)
+        lines.append(ln)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "b37.vcf"
+        p.write_text("\n".join(lines) + "\n")
+        r37 = call_vcf(p, build="GRCh37")
+    r38 = call_vcf(examples_dir / "pharmcat.example.vcf")
+    same = sum(r37.genes[g].diplotype == r38.genes[g].diplotype and not r37.genes[g].missing_positions
+               for g in VCF_GENES)
+    return same, len(VCF_GENES)
