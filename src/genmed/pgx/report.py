@@ -40,7 +40,7 @@ def tsv_rows(result: PgxResult) -> list[list[str]]:
 
 
 def to_tsv(result: PgxResult) -> str:
-    lines = [f"genmed {result.engine_version} | knowledge {result.knowledge_version} | sample {result.sample}",
+    lines = [f"{result.engine_version} | knowledge {result.knowledge_version} | sample {result.sample}",
              "\t".join(TSV_COLUMNS)]
     lines += ["\t".join(r) for r in tsv_rows(result)]
     return "\n".join(lines) + "\n"
