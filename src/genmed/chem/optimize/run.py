@@ -211,7 +211,9 @@ def run_design(
                 "optimizer": {cfg.run.optimizer: cfg.optimizer.get(cfg.run.optimizer, {})},
                 "patient_facts": patient_facts}
     # the budget is left out of the identity so that a finished run can be resumed with a larger budget
-    ident = {**resolved, "run": {k: v for k, v in resolved["run"].items() if k not in ("budget", "checkpoint_every_s")}}
+    # (and the patient facts' wording: the objectives they add are in "scoring")
+    ident = {**{k: v for k, v in resolved.items() if k != "patient_facts"},
+             "run": {k: v for k, v in resolved["run"].items() if k not in ("budget", "checkpoint_every_s")}}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     out = Path(out)
