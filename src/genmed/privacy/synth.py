@@ -195,11 +195,15 @@ class _SmartNoise:
     method = ""
     kwargs: dict[str, Any] = {}
 
+    def _prepare(self, model, schema: CohortSchema) -> None:
+        """Hook for subclasses (e.g. a workload); called before fit."""
+
     def fit(self, codes, schema, epsilon, delta, rng):
         from snsynth import Synthesizer as SN
 
         self.schema = schema
         self.model = SN.create(self.method, epsilon=float(epsilon), delta=float(delta), **self.kwargs)
+        self._prepare(self.model, schema)
         df = codes[schema.names].astype(int)
         with contextlib.redirect_stdout(io.StringIO()):  # smartnoise prints progress to stdout
             self.model.fit(df, categorical_columns=list(schema.names), preprocessor_eps=0.0)
@@ -210,16 +214,68 @@ class _SmartNoise:
             out = self.model.sample(n)
         return pd.DataFrame(out, columns=self.schema.names).astype(int)
 
+    def _sample_fixed(self, n, decompress) -> pd.DataFrame:
+        """Sample the fitted graphical model i.i.d. and read the columns by name (see :class:`MST`)."""
+        m = self.model
+        with contextlib.redirect_stdout(io.StringIO()):
+            data = m.synthesizer.synthetic_data(rows=n, method="sample")
+            if decompress:
+                data = m.undo_compress_fn(data)
+            cols = [f"col{i}" for i in range(m._transformer.output_width)]
+            rows = [tuple(t[1:]) for t in data.df[cols].itertuples()]
+            out = m._transformer.inverse_transform(rows)
+        return pd.DataFrame(out, columns=self.schema.names).astype(int)
+
+
+@SYNTHESIZERS.register("mst-offshelf")
+class MSTOffTheShelf(_SmartNoise):
+    """smartnoise-synth's MST exactly as shipped. With mbi >= 1.0 its ``sample`` scrambles the columns (see MST)."""
+
+    method = "mst"
+
 
 @SYNTHESIZERS.register("mst")
 class MST(_SmartNoise):
+    """smartnoise-synth's MST with its sampling fixed for mbi >= 1.0 (two bugs, both in ``sample``; fitting is
+    unchanged).
+
+    1. mbi 1.x ``synthetic_data`` defaults to ``method="round"``: inside each group of equal parent values, row
+       ``r`` gets the quantile ``(r + u)/count`` for *every* child column, so siblings in the tree come out
+       comonotonic (flchain: age x creatinine r = 0.91 instead of -0.04; FLC group x death reversed). We sample
+       i.i.d. (``method="sample"``).
+    2. mbi 1.x builds the synthetic ``Dataset`` from a dict filled in elimination order and snsynth 1.0.8 reads
+       ``Dataset.df`` positionally, so columns can come back permuted. We select the columns by name.
+    """
+
     method = "mst"
+
+    def sample(self, n, rng):
+        return self._sample_fixed(n, decompress=True)
 
 
 @SYNTHESIZERS.register("aim")
 class AIM(_SmartNoise):
+    """smartnoise-synth's AIM, capped for a 2-core machine, with the declared analysis clique in its workload.
+
+    Off the shelf, AIM's workload is every 2-way marginal, so nothing asks it to keep exposure x event x time;
+    we add that 3-way query (the public analysis structure) to the workload.
+    """
+
     method = "aim"
-    kwargs = {"max_model_size": 20, "rounds": 24}  # capped for a 2-core machine (defaults: 80, 16 x columns)
+    kwargs = {"max_model_size": 20, "rounds": 24}  # defaults 80 and 16 x columns: hours here
+
+    def sample(self, n, rng):  # the same mbi "round" sampling bug as MST (AIM already selects columns by name)
+        return self._sample_fixed(n, decompress=False)
+
+    def _prepare(self, model, schema):
+        idx = {n: i for i, n in enumerate(schema.names)}
+        triple = tuple(f"col{idx[c]}" for c in schema.analysis)
+        base = model.get_workload
+
+        def workload(data, degree, max_cells, num_marginals=None):
+            return base(data, degree, max_cells, num_marginals) + [triple]
+
+        model.get_workload = workload
 
 
 @SYNTHESIZERS.register("bootstrap")
