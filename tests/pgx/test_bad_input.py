@@ -129,3 +129,10 @@ def test_wrong_build_detected_from_ref_alleles(tmp_path, example):
     p = _w(tmp_path, "shifted.vcf", "\n".join(lines) + "\n")
     with pytest.raises(InputError, match="wrong genome build"):
         call_vcf(p)
+
+
+def test_polyploid_gt_is_a_no_call(tmp_path):
+    res = call_vcf(_w(tmp_path, "x.vcf", HEADER + REC.replace("0/1", "0/1/1")))
+    c = res.genes["CYP2C19"]
+    assert any("not haploid/diploid" in w for w in c.warnings)
+    assert any(m["position"] == 94781859 for m in c.missing_positions)

@@ -172,6 +172,9 @@ class MatchResult:
 def _observed(call: SampleCall, locus: Locus, gene: str, warnings: list[str], undocumented: list[dict]
               ) -> tuple[str, ...] | None:
     """Sample alleles at a locus in definition space, or None if not usable (no-call)."""
+    if len(call.alleles) > 2:
+        warnings.append(f"{locus.pos}: GT {call.raw_gt!r} is not haploid/diploid; treated as missing")
+        return None
     if call.is_missing or any(a is None for a in call.alleles):
         if not call.is_missing:
             warnings.append(f"{locus.pos}: partial no-call GT {call.raw_gt!r} treated as missing")
