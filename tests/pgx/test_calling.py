@@ -263,3 +263,23 @@ def test_grch37_lift_reproduces_grch38_calls(example):
 
     assert grch37_roundtrip(example) == (19, 19)
     assert len(grch37_map()) >= 1046
+
+
+def test_gvcf_reference_blocks_cover_positions(tmp_path):
+    """gVCF: positions inside <NON_REF> reference blocks are homozygous reference, not missing."""
+    recs = [
+        ["chr10", 94700000, ".", "A", "<NON_REF>", ".", "PASS", "END=94775366", "GT:DP", "0/0:30"],
+        _rec("chr10", 94775367, "A", "G,<NON_REF>", "0/1"),
+        ["chr10", 94775368, ".", "T", "<NON_REF>", ".", "PASS", "END=94781858", "GT", "0/0"],
+        _rec("chr10", 94781859, "G", "A,<NON_REF>", "0/1"),
+        ["chr10", 94781860, ".", "C", "<*>", ".", "PASS", "END=94842865", "GT", "0/0"],
+        _rec("chr10", 94842866, "A", "G,<NON_REF>", "1/1"),
+        ["chr10", 94842867, ".", "C", "<NON_REF>", ".", "PASS", "END=94900000", "GT", "0/0"],
+    ]
+    c = call_vcf(_vcf(tmp_path, recs)).genes["CYP2C19"]
+    assert c.missing_positions == []
+    assert c.diplotype == "*1/*2" and c.phenotype == "Intermediate Metabolizer"
+    # a no-call block gives no information
+    recs[0][-1] = "./.:0"
+    c2 = call_vcf(_vcf(tmp_path, recs, "b.vcf")).genes["CYP2C19"]
+    assert c2.missing_positions

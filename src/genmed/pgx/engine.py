@@ -598,11 +598,11 @@ def lift_calls_to_grch38(calls: dict[tuple[str, int], SampleCall]) -> tuple[dict
         if hit is None:
             continue
         new, ref = hit
-        if c.ref != ref:
+        if c.ref != ref and not c.ref_block:
             bad.append(f"{key[0]}:{key[1]}")
             continue
         out[new] = SampleCall(c.chrom, new[1], c.ref, c.alts, c.alleles, c.phased, c.phase_set, c.rsid,
-                              c.filter, c.raw_gt)
+                              c.filter, c.raw_gt, c.ref_block)
     warns = [f"GRCh37 input: {len(out)} PGx records lifted to GRCh38 (pypgx dual coordinates + per-gene offset)"]
     if bad:
         warns.append(f"GRCh37 REF disagrees with the allele definition at {len(bad)} position(s) "
@@ -643,7 +643,7 @@ def check_reference_alleles(calls: dict[tuple[str, int], SampleCall], path: str,
     checked = mismatched = 0
     for key, c in calls.items():
         exp = refs.get(key)
-        if exp is None or len(c.ref) != 1:
+        if exp is None or len(c.ref) != 1 or c.ref_block:
             continue
         checked += 1
         mismatched += c.ref != exp

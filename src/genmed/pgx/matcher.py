@@ -175,6 +175,8 @@ def _observed(call: SampleCall, locus: Locus, gene: str, warnings: list[str], un
     if len(call.alleles) > 2:
         warnings.append(f"{locus.pos}: GT {call.raw_gt!r} is not haploid/diploid; treated as missing")
         return None
+    if call.ref_block:  # gVCF reference block: homozygous (or hemizygous) reference
+        return (locus.ref,) * len(call.alleles)
     if call.is_missing or any(a is None for a in call.alleles):
         if not call.is_missing:
             warnings.append(f"{locus.pos}: partial no-call GT {call.raw_gt!r} treated as missing")
@@ -223,7 +225,7 @@ def match_gene(definition: GeneDefinition, calls: dict[tuple[str, int], SampleCa
         o = None
         if call is not None:
             o = _observed(call, locus, d.gene, warnings, undocumented)
-            if o is None or any(a != locus.ref for a in o) or call.ref != locus.ref:
+            if o is None or any(a != locus.ref for a in o) or (call.ref != locus.ref and not call.ref_block):
                 # evidence = the informative calls (non-reference, no-call or odd REF); hom-ref sites are implied
                 evidence.append({"position": locus.pos, "rsid": locus.rsid, "call": call.raw_gt,
                                  "alleles": list(o) if o else None, "phased": call.phased,

@@ -43,6 +43,7 @@ class SampleCall:
     rsid: str | None = None
     filter: str = "PASS"
     raw_gt: str = ""
+    ref_block: bool = False  # covered by a gVCF reference block (REF base not given for this position)
 
     @property
     def is_haploid(self) -> bool:
@@ -125,6 +126,11 @@ def read_vcf(
     if p.is_dir():
         raise InputError("is a directory, not a VCF file", source=str(p))
     want = set(positions) if positions is not None else None
+    want_sorted: dict[str, list[int]] = {}
+    for c, q in want or ():
+        want_sorted.setdefault(c, []).append(q)
+    for v in want_sorted.values():
+        v.sort()
     header_samples: list[str] | None = None
     sample_idx: list[tuple[str, int]] = []
     build: str | None = None
@@ -191,6 +197,8 @@ def read_vcf(
             raise InputError(f"POS {head[1]!r} is not an integer", source=f"{p}:{n}") from exc
         contigs.add(chrom)
         if want is not None and (chrom, pos) not in want:
+            if ("<NON_REF>" in line or "<*>" in line) and want_sorted.get(chrom):
+                _ref_block(line, chrom, pos, want_sorted[chrom], sample_idx, calls, header_samples, p, n)
             continue
         cols = line.split("\t")
         if len(cols) < 9 + len(header_samples):
@@ -219,12 +227,48 @@ def read_vcf(
                 ps = fields[psi]
             call = SampleCall(chrom, pos, ref, alts, alleles, phased, ps, rsid, flt or ".", gt)
             prev = calls[s].get((chrom, pos))
-            calls[s][(chrom, pos)] = _merge(prev, call) if prev else call
+            calls[s][(chrom, pos)] = _merge(prev, call) if prev and not prev.ref_block else call
     if header_samples is None:
         if not saw_fileformat:
             raise InputError("not a VCF (no header)", source=str(p))
         raise InputError("VCF has no #CHROM header line", source=str(p))
     return VcfData(str(p), [s for s, _ in sample_idx], build, calls, warnings, contigs)
+
+
+def _ref_block(line: str, chrom: str, pos: int, wanted: list[int], sample_idx, calls, header_samples, p, n) -> None:
+    """gVCF reference block (symbolic ALT, INFO END=): its GT applies to every wanted position inside it."""
+    import bisect
+
+    cols = line.split("\t")
+    if len(cols) < 9 + len(header_samples):
+        raise InputError(f"record has {len(cols)} columns, header declares {9 + len(header_samples)}",
+                         source=f"{p}:{n}")
+    end = None
+    for kv in cols[7].split(";"):
+        if kv.startswith("END="):
+            try:
+                end = int(kv[4:])
+            except ValueError:
+                return
+    if end is None or end <= pos:
+        return
+    lo, hi = bisect.bisect_right(wanted, pos), bisect.bisect_right(wanted, end)
+    if lo >= hi:
+        return
+    fmt = cols[8].split(":")
+    if "GT" not in fmt:
+        raise InputError("record has no GT field in FORMAT", source=f"{p}:{n}", hint="genotype calls are required")
+    gi = fmt.index("GT")
+    for s, ci in sample_idx:
+        fields = cols[ci].split(":")
+        gt = fields[gi] if gi < len(fields) else "."
+        idx = gt.replace("|", "/").split("/")
+        if any(x != "0" for x in idx):  # a block is reference-only; anything else is no information
+            continue
+        for q in wanted[lo:hi]:
+            if (chrom, q) not in calls[s]:
+                calls[s][(chrom, q)] = SampleCall(chrom, q, "N", [], ("N",) * len(idx), True, None, None,
+                                                  cols[6] or ".", gt, ref_block=True)
 
 
 def vcf_samples(path: str | Path) -> list[str]:
