@@ -16,7 +16,7 @@ from genmed.omics import io
 
 def test_kang_is_log_normalised(kang):
     rep = io.detect_scale(kang.X)
-    assert rep.kind == "log-normalised" and rep.likelihoods == ("gauss",)
+    assert rep.kind == "log-normalised" and rep.likelihoods == ("gauss", "zig")
     assert kang.shape == (1975, 6998)
     assert set(kang.obs["cell_type"]) >= {"CD4T", "B", "NK"}
 

@@ -46,7 +46,8 @@ def info(data: str = typer.Argument(..., help="data set name (kang2018, pbmc10k-
 def train(
     data: str = typer.Option(..., "--data", help="kang2018 | pbmc10k-protein | eccite-pbmc | path"),
     out: Path = typer.Option(..., "--out", help="model directory to write"),
-    likelihood: str = typer.Option("nb", help="nb | zinb | gauss (gauss for log-normalised data)"),
+    likelihood: str = typer.Option("nb", help="nb | zinb (counts) | gauss | zig (log-normalised; zig = "
+                                   "zero-inflated Gaussian, best for simulation)"),
     genes: int = typer.Option(2000, help="number of highly variable genes (0 = all genes)"),
     latent: int = typer.Option(30, help="latent dimensions"),
     hidden: int = typer.Option(128, help="hidden units per layer"),

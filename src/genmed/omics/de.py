@@ -20,7 +20,7 @@ import pandas as pd
 
 from genmed.core.errors import InputError
 from genmed.omics.io import dense, detect_scale, log_normalise
-from genmed.omics.model import LatentModel
+from genmed.omics.model import GAUSSIAN, LatentModel
 from genmed.omics.stats import bh, wilcoxon
 
 MIN_GROUP = 10
@@ -104,7 +104,7 @@ def differential_expression(model: LatentModel | str | Path, adata, *, groupby: 
     mu, sd = model.posterior(prep)
     rng = np.random.default_rng(seed)
     i1, i2 = np.where(g1)[0], np.where(~g1)[0]
-    gauss = model.config.likelihood == "gauss"
+    gauss = model.config.likelihood in GAUSSIAN
     eps = 0.01  # pseudocount in CP10k (count models)
     lfc = np.empty((n_samples, len(model.genes)), np.float32)
     for s in range(n_samples):
@@ -186,6 +186,8 @@ def driver_genes(model: LatentModel, de: DEResult, cells, *, perturbation: str, 
 
     def f(z):
         out = model.module.decode(z, cov)
+        if model.config.likelihood == "zig":
+            return torch.sigmoid(-out["zi_logit"]) * out["raw"].clamp(min=0)
         return out["raw"] if model.config.likelihood == "gauss" else torch.log1p(out["rho"] * 1e4)
 
     _, jvp = torch.autograd.functional.jvp(f, zbar, torch.from_numpy(delta[None, :].astype(np.float32)))

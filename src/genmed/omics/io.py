@@ -64,11 +64,11 @@ def detect_scale(X) -> ScaleReport:
         return ScaleReport("other", integer, vmax, vmin, ("gauss",),
                            "negative values (scaled/centred data): only a Gaussian likelihood applies")
     if integer:
-        return ScaleReport("counts", True, vmax, vmin, ("nb", "zinb", "gauss"),
+        return ScaleReport("counts", True, vmax, vmin, ("nb", "zinb", "gauss", "zig"),
                            "non-negative integers: raw counts (NB/ZINB; Gaussian after log-normalisation)")
     if vmax < 20:
-        return ScaleReport("log-normalised", False, vmax, vmin, ("gauss",),
-                           f"non-integer values with max {vmax:.2f} < 20: log-normalised (Gaussian likelihood)")
+        return ScaleReport("log-normalised", False, vmax, vmin, ("gauss", "zig"),
+                           f"non-integer values with max {vmax:.2f} < 20: log-normalised (Gaussian likelihoods)")
     return ScaleReport("other", False, vmax, vmin, ("gauss",),
                        f"non-integer values up to {vmax:.1f}: normalised but not logged (log1p, then Gaussian)")
 

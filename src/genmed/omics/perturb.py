@@ -149,7 +149,7 @@ class ScGen:
 
     default_config = dict(likelihood="gauss", n_genes=None, n_latent=50, n_hidden=256, n_layers=2, dropout=0.2,
                           epochs=60, kl_weight=0.05, kl_warmup_epochs=10, patience=15, batch_size=64, lr=1e-3,
-                          data_init=False)  # a uniform start keeps the Gaussian weighting of genes near MSE (scGen)
+                          data_init=False)
 
     def __init__(self, model: LatentModel | None = None, **config):
         self.model = model

@@ -16,7 +16,7 @@ import pandas as pd
 
 from genmed.core.errors import InputError
 from genmed.omics.io import dense, detect_scale, log_normalise
-from genmed.omics.model import SIGMA_FLOOR_LOG, LatentModel, read_reference
+from genmed.omics.model import GAUSSIAN, SIGMA_FLOOR_LOG, LatentModel, read_reference
 
 
 @dataclass
@@ -85,9 +85,12 @@ def simulate_cells(model: LatentModel, n: int = 1000, *, conditions: dict[str, s
     model.module.eval()
     with torch.no_grad():
         out = model.module.decode(torch.from_numpy(z.astype(np.float32)), torch.from_numpy(cov))
-    if model.config.likelihood == "gauss":
+    if model.config.likelihood in GAUSSIAN:
         sigma = np.exp(np.maximum(model.module.log_sigma.detach().numpy(), SIGMA_FLOOR_LOG))
         x = np.clip(out["raw"].numpy() + rng.standard_normal((n, len(model.genes))) * sigma, 0, None)
+        if model.config.likelihood == "zig":  # hurdle: exact zeros with the decoder's probability
+            p0 = 1 / (1 + np.exp(-out["zi_logit"].numpy()))
+            x[rng.random(x.shape) < p0] = 0
     else:
         lib = np.expm1(log_lib)[:, None]
         mu = out["rho"].numpy() * lib
