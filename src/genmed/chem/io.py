@@ -146,6 +146,9 @@ def _atomic_write(path: Path, write) -> None:
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             write(fh)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; the result should be an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
