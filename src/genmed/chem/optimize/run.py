@@ -163,6 +163,7 @@ def run_design(
     workers: int | None = None,
     patient: str | Path | None = None,
     restart: bool = False,
+    cache_path: str | Path | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a design run; return its summary. Raises GenmedError subclasses for bad input."""
@@ -182,6 +183,8 @@ def run_design(
         data["run"]["seed"] = seed
     if patient is not None:
         data["patient"] = str(patient)
+    if cache_path is not None:
+        data["run"]["cache_path"] = str(cache_path)
     cfg = parse_config(data, str(config_path))
 
     patient_facts: list[dict[str, str]] = []
@@ -213,7 +216,8 @@ def run_design(
     # the budget is left out of the identity so that a finished run can be resumed with a larger budget
     # (and the patient facts' wording: the objectives they add are in "scoring")
     ident = {**{k: v for k, v in resolved.items() if k != "patient_facts"},
-             "run": {k: v for k, v in resolved["run"].items() if k not in ("budget", "checkpoint_every_s")}}
+             "run": {k: v for k, v in resolved["run"].items()
+                     if k not in ("budget", "checkpoint_every_s", "cache", "cache_path")}}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     out = Path(out)
