@@ -88,9 +88,13 @@ def warfarin_dose_iwpc(*, age_years: float, height_cm: float, weight_kg: float, 
     if r == "black" and not cyp2c9:
         warnings.append("CPIC: in African ancestry, genotype-guided dosing needs CYP2C9 *5/*6/*8/*11 and rs12777823")
     poor = c9_key in {"*2/*3", "*3/*3"}
-    if poor or (c9_key == "*1/*3" and vk in {"A/G", "A/A"}) or (poor and vk in {"A/G", "A/A"}):
-        warnings.append("CPIC: consider an alternative agent (CYP2C9 poor metabolism"
-                        + (" with increased VKORC1 sensitivity)" if vk in {"A/G", "A/A"} else ")"))
+    if poor or (c9_key == "*1/*3" and vk == "A/A"):
+        # Stated as a pharmacological fact, not attributed to a guideline: our snapshot of the CPIC warfarin
+        # guideline carries no recommendation text we could quote for these genotypes.
+        warnings.append("very high warfarin sensitivity (CYP2C9 " + str(c9_key)
+                        + (f" with VKORC1 {vk}" if vk in {"A/G", "A/A"} else "")
+                        + "): rare in the IWPC derivation cohort, so the estimate is least certain here; an "
+                          "alternative anticoagulant may be preferable (clinical judgement)")
     if vk is None or c9_key is None:
         warnings.append("genotype missing: IWPC 'unknown' coefficient used (less accurate)")
     rng = (round(weekly * lo_mult, 1), round(weekly * hi_mult, 1))
