@@ -404,6 +404,9 @@ def _register_demo(app: typer.Typer) -> None:
             if restart:
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(cache) + suffix).unlink(missing_ok=True)
+            from genmed.chem.scoring.components import admet as admet_component
+
+            admet_component._MEMO.clear()  # nor from predictions memoised by the previous run in this process
             summary = run_design(config, out / sub, restart=restart, cache_path=cache, **kwargs)
             wall = float(summary.get("wall_s", 0.0))
             results[label] = {"summary": summary, "wall_s": wall}
