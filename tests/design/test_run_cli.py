@@ -189,3 +189,19 @@ def test_profile_from_a_genmed_pgx_result(tmp_path):
     assert [o["name"] for o in extra.objectives] == ["patient_cyp2d6_substrate"]
     facts = {f["fact"]: f["added"] for f in extra.facts}
     assert facts["CYP2C9 (genmed pgx call)"].startswith("indeterminate")
+
+
+def test_corrupt_checkpoint_and_bad_cache_path(config, tmp_path):
+    from genmed.core.errors import InputError
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="unreadable checkpoint"):
+        run_design(config, out)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG.replace("cache = false", f"cache = true\ncache_path = '{blocker}/sub/cache.sqlite'"))
+    with pytest.raises(ConfigError, match="cannot open the scoring cache"):
+        run_design(cfg, tmp_path / "run2", budget=10)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sqlite3
 import time
 import tomllib
 from collections.abc import Callable
@@ -224,8 +225,12 @@ def run_design(
     ckpt_path = out / CHECKPOINT
     resume_state = None
     if ckpt_path.is_file() and not restart:
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        if state.get("config_digest") != digest:
+        try:
+            state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise InputError(f"{ckpt_path}: unreadable checkpoint ({type(exc).__name__})",
+                             hint="use --restart to start the run over") from None
+        if not isinstance(state, dict) or state.get("config_digest") != digest:
             raise ConfigError(f"{out} holds a run with a different configuration",
                               hint="use a new --out directory, or --restart to overwrite it")
         resume_state = state
@@ -239,7 +244,12 @@ def run_design(
 
     cache = None
     if cfg.run.cache:
-        cache = ScoreCache(cfg.run.cache_path or default_cache_path())
+        cache_file = cfg.run.cache_path or default_cache_path()
+        try:
+            cache = ScoreCache(cache_file)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"run.cache_path: cannot open the scoring cache {cache_file} ({exc})",
+                              hint="set run.cache = false or another cache_path") from None
     scorer = Scorer(scoring_dict, cache=cache)
     opt_cls = OPTIMIZERS.get(cfg.run.optimizer)
     opt = opt_cls(cfg.optimizer.get(cfg.run.optimizer, {}), seed=cfg.run.seed)
