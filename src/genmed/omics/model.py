@@ -212,8 +212,10 @@ class LatentModel:
                 raise InputError(f"the model has a {self.config.likelihood.upper()} likelihood and needs raw counts, "
                                  f"but the data are {rep.kind} ({rep.reason})", source=source,
                                  hint="train with `--likelihood gauss` for log-normalised data")
-            lib = np.asarray(adata.X.sum(1)).ravel().astype(np.float32)
             x = dense(x_all)
+            # library over the model's genes: the decoder's proportions sum to 1 over these genes, so the NB mean
+            # rho x library must use the same total (a whole-transcriptome total would inflate every mean)
+            lib = np.maximum(x.sum(1), 1).astype(np.float32)  # a cell with no counts in these genes: mean ~ 0
         else:
             if rep.kind == "counts":  # log-normalise on the full gene set, then subset
                 full = log_normalise(adata.X)
@@ -494,10 +496,11 @@ def fit_latent_model(adata, config: ModelConfig | None = None, *, out: str | Pat
             raise InputError("`protein=True` but the data have no protein counts", source=source,
                              hint=f"expected obsm['{PROTEIN_KEY}'] or an ADT table")
         proteins = [str(c) for c in pf.columns]
-    lib = np.log(np.asarray(adata.X.sum(1)).ravel() + 1) if rep.kind == "counts" else None
-    lib_stats = {"log_mean": float(lib.mean()), "log_sd": float(lib.std())} if lib is not None else {}
-    model = LatentModel(cfg, genes, cats, proteins, lib_stats)
+    model = LatentModel(cfg, genes, cats, proteins, {})
     prep = model.prepare(adata, source)
+    if rep.kind == "counts":
+        lib = np.log(prep.library + 1)
+        model.library_stats = {"log_mean": float(lib.mean()), "log_sd": float(lib.std())}
     n = adata.n_obs
     rng = np.random.default_rng(cfg.seed)
     perm = rng.permutation(n)

@@ -92,7 +92,7 @@ def simulate_cells(model: LatentModel, n: int = 1000, *, conditions: dict[str, s
             p0 = 1 / (1 + np.exp(-out["zi_logit"].numpy()))
             x[rng.random(x.shape) < p0] = 0
     else:
-        lib = np.expm1(log_lib)[:, None]
+        lib = np.maximum(np.expm1(log_lib), 1.0)[:, None]
         mu = out["rho"].numpy() * lib
         theta = np.exp(model.module.log_theta.detach().numpy())[None, :]
         lam = rng.gamma(theta, mu / theta)
@@ -110,11 +110,10 @@ def simulate_cells(model: LatentModel, n: int = 1000, *, conditions: dict[str, s
 
 def _lognorm(adata, genes) -> np.ndarray:
     present = [g for g in genes if g in adata.var_names]
-    if detect_scale(adata.X).kind == "counts":
-        x = log_normalise(adata.X)
-        gi = {g: i for i, g in enumerate(adata.var_names)}
-        return x[:, [gi[g] for g in present]]
-    return dense(adata[:, present].X)
+    sub = adata[:, present]
+    if detect_scale(sub.X).kind == "counts":  # normalise real and simulated counts over the same genes
+        return log_normalise(sub.X)
+    return dense(sub.X)
 
 
 def _mmd_rbf(a: np.ndarray, b: np.ndarray) -> float:
