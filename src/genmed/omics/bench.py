@@ -1,5 +1,5 @@
 """`genmed bench omics`: the omics benchmarks of issue #9, each writing its own BENCHMARKS.md section with the
-published numbers beside ours, and its full results as JSON in ``benchmarks/results/``.
+published numbers beside ours, and its full results as JSON in ``benchmarks/omics_results/``.
 
 Parts: ``perturbation`` (Kang 2018 leave-one-cell-type-out), ``de`` (null calibration + CD4T ISGs), ``latent``
 (held-out NLL), ``simulation`` (realism), ``protein`` (imputation from RNA), ``risk`` (bulk genomic risk).
@@ -19,7 +19,7 @@ PARTS = ("perturbation", "de", "latent", "simulation", "protein", "risk")
 def _results_dir() -> Path:
     from genmed.core.benchmarks import default_benchmarks_file
 
-    p = default_benchmarks_file().parent / "benchmarks" / "results"
+    p = default_benchmarks_file().parent / "benchmarks" / "omics_results"
     p.mkdir(parents=True, exist_ok=True)
     return p
 
