@@ -23,10 +23,11 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),
 ) -> None:
     """Design molecules; writes metrics.jsonl, top.csv/.sdf, pareto.csv and report.html to --out."""
-    from genmed.chem.optimize.run import load_config, run_design
+    from genmed.chem.optimize.run import load_config, parse_config, run_design
     from genmed.cli._common import emit, progress_bar
 
     data = load_config(config)
+    parse_config(data, str(config))  # fail on a bad config before drawing a progress bar
     total = budget or data.get("run", {}).get("budget", 1000)
     with progress_bar("design", total=total, enabled=not as_json) as advance:
         def on_progress(line):
