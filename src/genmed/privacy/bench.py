@@ -228,6 +228,14 @@ def markdown(results, chk, speed, params) -> str:
     for c in chk:
         lines.append(f"| {c['dataset']} | {c['level']} | {c['check']} | {c['value']} | {'yes' if c['pass'] else '**no**'} |")
     lines.append("")
+    floors = {ds: max((r["mia_auc_max"] for r in e["summary"] if r["method"] == "independent"), default=None)
+              for ds, e in results.items()}
+    lines.append("Reading the MIA column: the attack has a floor above 0.5 on small data sets. The independent "
+                 "baseline cannot memorise a row, yet scored up to " + ", ".join(
+                     f"{v:.3f} ({ds})" for ds, v in floors.items() if v is not None)
+                 + ": in-sample marginals favour members (rare categories seen only in training). A DP release "
+                 "above 0.55 on ACTG 320 (805 rows, attack SE about 0.02) is a failed check we report, not hide.")
+    lines.append("")
     if speed:
         lines.append(f"De-identification of a 1,000-entry Synthea-shaped bundle: {speed['deid_1000_entries_s']} s "
                      f"including R4B validation ({speed['deid_validation']}); target < 2 s. Access log: 10,000 "
