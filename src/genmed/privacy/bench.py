@@ -110,6 +110,8 @@ def _summarise(runs):
         row["hazard_ratio"] = _mean_sd([x["tstr"].get("hazard_ratio") for x in rs])
         row["hr_below_1_all"] = all((x["tstr"].get("hazard_ratio") or 9) < 1 for x in rs)
         row["attr_risk"] = _mean_sd([x["attribute_inference"]["risk"] for x in rs])
+        kept = [x["tstr"].get("interaction_sign_kept") for x in rs if x["tstr"].get("interaction_sign_kept") is not None]
+        row["interaction_kept"] = f"{sum(kept)}/{len(kept)}" if kept else "indeterminate"
         out.append(row)
     return out
 
@@ -204,18 +206,21 @@ def markdown(results, chk, speed, params) -> str:
     lines.append("")
     for ds, e in results.items():
         r = e["real"]
+        inter = r.get("interaction") or {}
         lines.append(f"**{ds}** — {e['n_train']} training rows ({e['events_train']} events), {e['columns']} columns "
-                     f"in public bins; train-on-real C-index {r.get('c_index', 0):.3f}, HR {r.get('hazard_ratio', 0):.3f}")
+                     f"in public bins; train-on-real C-index {r.get('c_index', 0):.3f}, HR {r.get('hazard_ratio', 0):.3f}, "
+                     f"exposure × {inter.get('covariate')} interaction coefficient {inter.get('coef') or 0:.3f}")
         lines.append("")
         lines.append("| method | ε | n | MIA AUC (max) | TVD 1-way | TVD 2-way | TVD 3-way | TVD analysis | "
-                     "TSTR C-index | HR of interest | attr. risk | fit s |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+                     "TSTR C-index | HR of interest | interaction sign kept | attr. risk | fit s |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for s in e["summary"]:
             lines.append(
                 f"| {s['method']} | {s['epsilon'] if s['method'] != 'bootstrap' else '∞ (not DP)'} | {s['repeats']} | "
                 f"{_fmt(s['mia_auc'])} ({s['mia_auc_max']:.3f}) | {_fmt(s['tvd_1way'])} | {_fmt(s['tvd_2way'])} | "
                 f"{_fmt(s['tvd_3way'])} | {_fmt(s['tvd_analysis'])} | {_fmt(s['c_index'])} | "
-                f"{_fmt(s['hazard_ratio'], 2)} | {_fmt(s['attr_risk'], 2)} | {_fmt(s['fit_seconds'], 1)} |")
+                f"{_fmt(s['hazard_ratio'], 2)} | {s.get('interaction_kept', 'indeterminate')} | "
+                f"{_fmt(s['attr_risk'], 2)} | {_fmt(s['fit_seconds'], 1)} |")
         errs = [x for x in e["runs"] if "error" in x]
         if errs:
             lines.append("")
