@@ -282,3 +282,16 @@ def test_missing_key_file(tmp_path, bundle, cli):
     r = cli(["privacy", "deidentify", str(src), "--out", str(tmp_path / "out"),
               "--date-shift-key-file", str(tmp_path / "missing.key")])
     assert r.exit_code == 2
+
+
+def test_rare_quasi_identifiers_warned(bundle):
+    rep = deidentify_bundle(bundle, key=KEY).report  # 4 patients: every (birth year, sex, ZIP3, race) class < 5
+    assert any("quasi-identifier classes" in w for w in rep.warnings)
+    single = deidentify_bundle(make_bundle(1, seed=2), key=KEY).report
+    assert any("single-patient bundle" in w for w in single.warnings)
+
+
+def test_instants_stay_valid_in_year_mode(bundle):
+    out = deidentify_bundle(bundle, key=KEY, options=DeidOptions(keep_year=True)).bundle
+    issued = [e["resource"]["issued"] for e in out["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert issued and all(re.fullmatch(r"\d{4}-01-01T00:00:00Z", v) for v in issued)
