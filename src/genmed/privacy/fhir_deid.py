@@ -630,15 +630,12 @@ def _risk_warnings(out: dict[str, Any], engine: _Deidentifier, report: DeidRepor
                                "ZIP3, race) cannot be assessed within the bundle; the record is unique by design")
     elif patients:
         classes = Counter(_quasi(p) for p in patients)
-        small = sum(n for n in classes.values() if n < report_k(engine))
+        k = engine.opt.k_anonymity
+        small = sum(n for n in classes.values() if n < k)
         if small:
             report.warnings.append(
                 f"{small} of {len(patients)} patients fall in quasi-identifier classes (birth year, sex, ZIP3, "
-                f"race) smaller than k={report_k(engine)}: rare combinations remain")
-
-
-def report_k(engine: _Deidentifier) -> int:
-    return engine.opt.k_anonymity
+                f"race) smaller than k={k}: rare combinations remain")
 
 
 def _quasi(p: dict) -> tuple:
