@@ -132,10 +132,15 @@ def synthesize_cmd(
     res = synthesize(dataset, epsilon=epsilon, delta=delta, method=method, out=out, seed=seed,
                      schema_name=schema, baselines=not no_baselines)
     m = res["methods"][method]
+
+    def f(v):
+        return "indeterminate" if v is None else f"{v:.3f}"
+
     human = (f"released {res['n_train']} synthetic rows ({method}, ε={epsilon:g}) to {res['run_dir']}\n"
              f"privacy: MIA AUC {m['mia_auc']:.3f} (0.5 = no leak), exact copies {m['exact_copy_rate']:.3f}\n"
-             f"utility: analysis-clique TVD {m['tvd_analysis']:.3f}, TSTR C-index {m['tstr'].get('c_index')}, "
-             f"HR {m['tstr'].get('hazard_ratio')} (real: C {res['real'].get('c_index')}, HR {res['real'].get('hazard_ratio')})\n"
+             f"utility: analysis-clique TVD {m['tvd_analysis']:.3f}, TSTR C-index {f(m['tstr'].get('c_index'))}, "
+             f"HR {f(m['tstr'].get('hazard_ratio'))} (real: C {f(res['real'].get('c_index'))}, "
+             f"HR {f(res['real'].get('hazard_ratio'))})\n"
              f"budget: ε charged {res['epsilon_charged']:g}, left {res['budget']['epsilon_left']:g}")
     emit({k: v for k, v in res.items()}, as_json, human)
 

@@ -148,6 +148,30 @@ def _km_plot(real: pd.DataFrame, syn: pd.DataFrame, schema: CohortSchema) -> str
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def _metrics_plot(res: dict[str, Any]) -> str:
+    """Privacy (MIA AUC, share closer to train) and utility (analysis-clique TVD) per method, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(res["methods"])
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    for ax, key, title, ref in ((axes[0], "mia_auc", "membership AUC", 0.5),
+                                (axes[1], "share_closer_to_train", "share nearer train", 0.5),
+                                (axes[2], "tvd_analysis", "TVD analysis clique", None)):
+        ax.bar(methods, [res["methods"][m][key] for m in methods], color="#4477aa")
+        if ref is not None:
+            ax.axhline(ref, color="k", lw=0.8, ls="--")
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
 _TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>genmed privacy report</title>
 <style>body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}.l{text-align:left}</style>
@@ -178,7 +202,8 @@ Schema <code>{{ r.schema }}</code>: {{ r.source }}. Noise: {{ r.noise }}.</p>
 <td>{{ '%.3f' % e.tvd_2way }}</td><td>{{ '%.3f' % e.tvd_3way }}</td><td>{{ '%.3f' % e.tvd_analysis }}</td>
 <td>{{ fmt(e.tstr.c_index) }}</td><td>{{ fmt(e.tstr.hazard_ratio) }}</td>
 <td>{{ fmt(e.tstr.interaction.coef if e.tstr.interaction else None) }}</td></tr>{% endfor %}</table>
-<h2>Survival by exposure, real (train) vs released synthetic</h2><img src="data:image/png;base64,{{ km }}">
+<img src="data:image/png;base64,{{ bars }}">
+<h2>Survival by exposure, real vs released synthetic</h2><img src="data:image/png;base64,{{ km }}">
 <h2>Definitions</h2><ul><li>MIA: DOMIAS density ratio (van Breugel et al. 2023) and distance to closest synthetic
 record (Hayes et al. 2019); headline = the stronger. Not the shadow-model attack (Stadler et al. 2022).</li>
 <li>Attribute inference: anonymeter's nearest-neighbour attack (Giomi et al. 2023), secret column
@@ -196,7 +221,8 @@ def render_report(res: dict[str, Any], real: pd.DataFrame, syn: pd.DataFrame, sc
         return "indeterminate" if v is None else f"{v:.3f}"
 
     r = {**res, "schema_exposure": f"{schema.exposure}={schema.exposure_level}"}
-    return env.from_string(_TEMPLATE).render(r=_ns(r), km=_km_plot(real, syn, schema), fmt=fmt)
+    return env.from_string(_TEMPLATE).render(r=_ns(r), km=_km_plot(real, syn, schema), bars=_metrics_plot(res),
+                                             fmt=fmt)
 
 
 class _NS(dict):
