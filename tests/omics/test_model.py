@@ -128,3 +128,12 @@ def test_shipped_protein_model_imputes_eccite(data_dir):
     imp = impute_proteins(m, a)
     assert imp.shape == (50, 49) and m.config.likelihood == "nb" and len(m.genes) == 2000
     assert np.isfinite(imp.to_numpy()).all()
+
+
+def test_protein_imputation_cv_reports_baseline(pbmc):
+    from genmed.omics.protein import protein_imputation_cv
+
+    r = protein_imputation_cv(pbmc, folds=2, epochs=2, n_genes=300)
+    assert set(r["median_pearson"]) == {"vae", "vae_latent_head", "ridge"}
+    assert r["n_proteins"] == 14 and len(r["per_protein"]) == 14
+    assert 0 < r["median_pearson"]["ridge"] <= 1  # RNA predicts surface proteins (CD3, CD4, CD19...)

@@ -233,14 +233,20 @@ def bench_protein(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
              "Joint model (NB RNA, NB background/foreground mixture per protein, shared latent; proteins hidden from "
              "the encoder at prediction) vs ridge regression (RidgeCV) from log-normalised RNA on the same 2,000 HVGs "
              "and folds. Pearson r per protein on log1p counts over pooled out-of-fold predictions.", "",
-             "| data set | cells | proteins | ours: median r | ridge: median r | proteins where ours ≥ ridge | s/fold |",
-             "|---|---|---|---|---|---|---|"]
+             "| data set | cells | proteins | ours, decoder: median r | ours, linear head on latent: median r | "
+             "ridge from RNA: median r | proteins where decoder / head ≥ ridge | s/fold |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in ("eccite-pbmc", "pbmc10k-protein"):
         r = protein_imputation_cv(load_dataset(name), seed=seed, threads=threads)
         res[name] = r
-        lines.append(f"| {name} | {r['n_cells']} | {r['n_proteins']} | {r['median_pearson']['vae']:.3f} | "
-                     f"{r['median_pearson']['ridge']:.3f} | {r['vae_wins']}/{r['n_proteins']} | "
+        mp = r["median_pearson"]
+        lines.append(f"| {name} | {r['n_cells']} | {r['n_proteins']} | {mp['vae']:.3f} | {mp['vae_latent_head']:.3f} | "
+                     f"{mp['ridge']:.3f} | {r['vae_wins']} / {r['head_wins']} of {r['n_proteins']} | "
                      f"{sum(r['fold_seconds']) / len(r['fold_seconds']):.0f} |")
+    worse = [n for n, r in res.items() if max(r["median_pearson"]["vae"], r["median_pearson"]["vae_latent_head"])
+             < r["median_pearson"]["ridge"]]
+    lines += ["", f"- Target (ours ≥ ridge baseline): {'NOT met on ' + ', '.join(worse) if worse else 'met'}. "
+              "On a few hundred cells a linear map from 2,000 genes beats a 20-dimensional latent."]
     lines += ["", "Published context: totalVI (Gayoso et al., Nat Methods 2021) evaluates protein imputation on "
               "10k-cell data sets; no number on these small subsets exists. Ridge from RNA is a strong baseline on "
               "a few hundred cells; where it wins, the table says so."]

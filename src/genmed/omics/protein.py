@@ -44,8 +44,9 @@ def denoised_proteins(model: LatentModel, adata) -> pd.DataFrame:
 def protein_imputation_cv(adata, *, folds: int = 5, seed: int = 0, n_genes: int = 2000, epochs: int = 200,
                           threads: int = 1, model_config: dict | None = None) -> dict:
     """K-fold CV over cells: train on the training cells (RNA + protein), predict every protein of the test cells
-    from RNA only; ridge regression (RidgeCV on log-normalised HVGs) on the same folds as the baseline. Pearson
-    per protein on log1p counts over the pooled out-of-fold predictions."""
+    from RNA only - by the generative decoder, and by a linear head on the RNA-only latent fitted on the training
+    cells; ridge regression (RidgeCV on log-normalised HVGs) on the same folds as the baseline. Pearson per protein
+    on log1p counts over the pooled out-of-fold predictions."""
     from scipy.stats import pearsonr
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
@@ -59,6 +60,7 @@ def protein_imputation_cv(adata, *, folds: int = 5, seed: int = 0, n_genes: int 
     x_rna = log_normalise(adata.X)[:, [gi[g] for g in genes]]
     pred_vae = np.zeros_like(y)
     pred_ridge = np.zeros_like(y)
+    pred_head = np.zeros_like(y)
     fold_seconds = []
     import time
 
@@ -71,6 +73,11 @@ def protein_imputation_cv(adata, *, folds: int = 5, seed: int = 0, n_genes: int 
         cfg.update(model_config or {})
         m = fit_rna_protein_model(train, **cfg)
         pred_vae[te] = np.log1p(impute_proteins(m, adata[te]).to_numpy())
+        # second read-out of the same model: a linear head from the RNA-only latent to log proteins, fitted on the
+        # training cells (the latent as a learned representation, as scVI latents are used downstream)
+        z_tr = m.latent(m.prepare(adata[tr]), use_protein=False)
+        z_te = m.latent(m.prepare(adata[te]), use_protein=False)
+        pred_head[te] = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(z_tr, y[tr]).predict(z_te)
         fold_seconds.append(round(time.perf_counter() - t0, 1))
         r = RidgeCV(alphas=np.logspace(-1, 4, 12)).fit(x_rna[tr], y[tr])
         pred_ridge[te] = r.predict(x_rna[te])
@@ -81,9 +88,12 @@ def protein_imputation_cv(adata, *, folds: int = 5, seed: int = 0, n_genes: int 
             out.append(float(pearsonr(pred[:, j], y[:, j])[0]) if y[:, j].std() > 0 and pred[:, j].std() > 0 else np.nan)
         return out
 
-    pv, pr = per_protein(pred_vae), per_protein(pred_ridge)
+    pv, pr, ph = per_protein(pred_vae), per_protein(pred_ridge), per_protein(pred_head)
     names = [str(c) for c in pf.columns]
     return {"n_cells": int(adata.n_obs), "n_proteins": len(names), "folds": folds, "n_genes": len(genes),
-            "median_pearson": {"vae": float(np.nanmedian(pv)), "ridge": float(np.nanmedian(pr))},
-            "per_protein": {n: {"vae": a, "ridge": b} for n, a, b in zip(names, pv, pr, strict=True)},
-            "vae_wins": int(np.nansum(np.array(pv) >= np.array(pr))), "fold_seconds": fold_seconds}
+            "median_pearson": {"vae": float(np.nanmedian(pv)), "vae_latent_head": float(np.nanmedian(ph)),
+                               "ridge": float(np.nanmedian(pr))},
+            "per_protein": {n: {"vae": a, "vae_latent_head": c, "ridge": b}
+                            for n, a, b, c in zip(names, pv, pr, ph, strict=True)},
+            "vae_wins": int(np.nansum(np.array(pv) >= np.array(pr))),
+            "head_wins": int(np.nansum(np.array(ph) >= np.array(pr))), "fold_seconds": fold_seconds}
