@@ -258,7 +258,8 @@ def read_patient_expression(path: str | Path) -> pd.Series:
         df = pd.read_csv(path, sep=sep)
     except Exception as exc:
         raise InputError(f"unreadable table ({type(exc).__name__})", source=str(path)) from None
-    if df.shape[1] == 2 and df.shape[0] > 1:
+    long_header = [str(c).lower() for c in df.columns] == ["gene", "value"]
+    if df.shape[1] == 2 and (df.shape[0] > 1 or long_header):
         s = pd.Series(pd.to_numeric(df.iloc[:, 1], errors="coerce").to_numpy(), index=df.iloc[:, 0].astype(str))
     elif df.shape[0] == 1:
         s = df.iloc[0]
