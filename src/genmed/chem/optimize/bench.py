@@ -271,7 +271,7 @@ def register(app: typer.Typer) -> None:
         if write:
             from genmed.core.benchmarks import update_section
 
-            update_section(f"design-guacamol-{optimizer}", _markdown_guacamol(summary, optimizer))
+            update_section(f"design-guacamol-{optimizer}-{budget}", _markdown_guacamol(summary, optimizer))
         emit(summary, as_json, human=_markdown_guacamol(summary, optimizer))
 
 
