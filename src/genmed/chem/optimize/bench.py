@@ -397,6 +397,7 @@ def _register_demo(app: typer.Typer) -> None:
         config: Path = typer.Option(Path("examples/design/kinase_safety.toml")),
         patient: Path = typer.Option(Path("examples/design/patient_long_qt.json")),
         out: Path = typer.Option(Path("runs/design_demo"), help="run directories (finished runs are reused)"),
+        optimizer: str = typer.Option("graph-ga", help="graph-ga or reinvent"),
         restart: bool = typer.Option(False, help="rerun from scratch instead of reusing finished runs"),
         write: bool = typer.Option(True, help="update BENCHMARKS.md"),
         as_json: bool = typer.Option(False, "--json"),
@@ -406,8 +407,9 @@ def _register_demo(app: typer.Typer) -> None:
         from genmed.cli._common import emit
 
         results, parts = {}, []
-        for label, kwargs, sub in (("without patient", {}, "kinase"),
-                                   ("with patient profile", {"patient": patient}, "kinase_patient")):
+        tag = "" if optimizer == "graph-ga" else f"_{optimizer}"
+        for label, kwargs, sub in (("without patient", {}, f"kinase{tag}"),
+                                   ("with patient profile", {"patient": patient}, f"kinase_patient{tag}")):
             # a cache private to the run: the wall time must not profit from values cached by earlier runs
             cache = out / sub / "scoring-cache.sqlite"
             if restart:
@@ -416,16 +418,16 @@ def _register_demo(app: typer.Typer) -> None:
             from genmed.chem.scoring.components import admet as admet_component
 
             admet_component._MEMO.clear()  # nor from predictions memoised by the previous run in this process
-            summary = run_design(config, out / sub, restart=restart, cache_path=cache, **kwargs)
+            summary = run_design(config, out / sub, restart=restart, cache_path=cache, optimizer=optimizer, **kwargs)
             wall = float(summary.get("wall_s", 0.0))
             results[label] = {"summary": summary, "wall_s": wall}
             parts.append(_demo_markdown(f"{config.name} ({label})", summary, wall))
-        md = ("### Multi-objective design demo\n\n" + "\n\n".join(parts)
+        md = (f"### Multi-objective design demo (`{optimizer}`)\n\n" + "\n\n".join(parts)
               + "\n\nWall times are those of the runs that produced the molecules, each with an empty scoring cache "
               "(a rerun resumes a finished run). ADMET-AI model loading is included.")
         if write:
             from genmed.core.benchmarks import update_section
 
-            update_section("design-demo", md)
+            update_section("design-demo" + tag.replace("_", "-"), md)
         emit({k: {"wall_s": v["wall_s"], "comparison": v["summary"]["comparison"]} for k, v in results.items()},
              as_json, human=md)
