@@ -288,8 +288,13 @@ def summarise_folds(folds: list[dict], methods: list[str]) -> dict:
     keys = ["r2_pearson_all", "r2_pearson_top100", "r2_sklearn_all", "r2_sklearn_top100", "r2_lfc_top100",
             "deg_overlap_top100", "energy_distance"]
     out: dict = {}
+
+    def mean(vals: list[float]) -> float:  # no-change has no LFC, so its LFC R² is NaN in every fold
+        vals = [v for v in vals if v == v]
+        return float(np.mean(vals)) if vals else float("nan")
+
     for m in methods:
-        out[m] = {k: float(np.nanmean([f["methods"][m].get(k, np.nan) for f in folds])) for k in keys}
+        out[m] = {k: mean([f["methods"][m].get(k, np.nan) for f in folds]) for k in keys}
     for m in methods:
         if m in BASELINES:
             continue
