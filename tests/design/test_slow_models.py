@@ -29,3 +29,24 @@ def test_docking_one_ligand():
                                "direction": "minimize", "low": -12, "high": -6}]})
     b = s(["CCN1CCN(c2ccccc2OC)CC1"])
     assert -14 < b.raw["docking"][0] < -3
+
+
+def test_admet_worker_processes_give_the_same_predictions():
+    pytest.importorskip("admet_ai")
+    from genmed.chem.scoring.components import admet
+
+    smiles = ["CC(=O)Oc1ccccc1C(=O)O", "CCN(CC)CC", "c1ccc2[nH]ccc2c1", "OC(=O)CCc1ccccc1"] * 5
+    smiles = [s + "C" * i for i, s in enumerate(smiles)]  # 20 distinct molecules
+    admet._MEMO.clear()
+    admet.set_workers(1)
+    one = admet.predict_admet(smiles)
+    admet._MEMO.clear()
+    admet.set_workers(2)
+    try:
+        two = admet.predict_admet(smiles)
+    finally:
+        admet.set_workers(1)
+    for a, b in zip(one, two, strict=True):
+        assert (a is None) == (b is None)
+        if a:
+            assert a["hERG"] == pytest.approx(b["hERG"], abs=1e-6)

@@ -17,7 +17,7 @@ def run(
     optimizer: str = typer.Option(None, help="override run.optimizer: reinvent or graph-ga"),
     budget: int = typer.Option(None, help="override run.budget (unique oracle calls)"),
     seed: int = typer.Option(None, help="override run.seed"),
-    workers: int = typer.Option(None, help="CPU threads for the model and parallel docking jobs"),
+    workers: int = typer.Option(None, help="processes for ADMET-AI predictions and parallel docking jobs"),
     patient: Path = typer.Option(None, help="patient profile JSON (PGx phenotypes, conditions, medications)"),
     restart: bool = typer.Option(False, help="ignore a checkpoint in --out and start over"),
     as_json: bool = typer.Option(False, "--json", help="print the run summary as JSON"),

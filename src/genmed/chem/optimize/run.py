@@ -204,7 +204,10 @@ def run_design(
         patient_facts = extra.facts
         scoring_dict = merge_patient(scoring_dict, extra)
     if workers:
-        torch.set_num_threads(max(1, workers))
+        from genmed.chem.scoring.components.admet import set_workers
+
+        torch.set_num_threads(1)
+        set_workers(workers)  # ADMET-AI predictions spread over this many processes
         for o in scoring_dict.get("objective", []):
             if o.get("component") == "docking":
                 o.setdefault("params", {})["workers"] = workers

@@ -88,26 +88,75 @@ def admet_version() -> str:
         return "not installed"
 
 
+_WORKERS = 1
+_POOL: Any = None
+
+
+def set_workers(n: int) -> None:
+    """Predict in ``n`` worker processes (each loads its own model once). A process-level setting, not a
+    component parameter, so that it never changes cache keys."""
+    global _WORKERS, _POOL
+    n = max(1, int(n))
+    if n != _WORKERS and _POOL is not None:
+        _POOL.shutdown(wait=False, cancel_futures=True)
+        _POOL = None
+    _WORKERS = n
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    admet_model()
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _POOL = ProcessPoolExecutor(max_workers=_WORKERS, mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_worker_init)
+    return _POOL
+
+
+def _predict_rows(todo: list[str]) -> dict[str, dict[str, float] | None]:
+    """ADMET-AI on a list of SMILES in this process."""
+    model = admet_model()
+    # ADMET-AI/lightning print progress bars; keep the CLI's own output clean
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull), contextlib.redirect_stdout(devnull):
+        try:
+            df = model.predict(smiles=todo)
+            rows = {idx: {k: float(v) for k, v in row.items() if k in ENDPOINTS} for idx, row in df.iterrows()}
+        except Exception:
+            rows = {}
+            for s in todo:  # one bad molecule must not cost the batch
+                try:
+                    d = model.predict(smiles=[s])
+                    rows[s] = {k: float(v) for k, v in d.iloc[0].items() if k in ENDPOINTS}
+                except Exception:
+                    rows[s] = None
+    return rows
+
+
+def warm_up() -> None:
+    """Load the model here, and in every worker process when ``set_workers(n > 1)``."""
+    admet_model()
+    if _WORKERS > 1:
+        list(_pool().map(_predict_rows, [["C"]] * _WORKERS))
+
+
 def predict_admet(smiles: list[str]) -> list[dict[str, float] | None]:
     """All ADMET-AI endpoints for each SMILES (None where prediction failed); memoised per process."""
     todo = sorted({s for s in smiles if s and s not in _MEMO})
     if todo:
-        model = admet_model()
-        # ADMET-AI/lightning print progress bars; keep the CLI's own output clean
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull), contextlib.redirect_stdout(
-            devnull
-        ):
-            try:
-                df = model.predict(smiles=todo)
-                rows = {idx: {k: float(v) for k, v in row.items() if k in ENDPOINTS} for idx, row in df.iterrows()}
-            except Exception:
-                rows = {}
-                for s in todo:  # one bad molecule must not cost the batch
-                    try:
-                        d = model.predict(smiles=[s])
-                        rows[s] = {k: float(v) for k, v in d.iloc[0].items() if k in ENDPOINTS}
-                    except Exception:
-                        rows[s] = None
+        if _WORKERS > 1 and len(todo) >= 8 * _WORKERS:
+            rows: dict[str, dict[str, float] | None] = {}
+            for part in _pool().map(_predict_rows, [todo[i::_WORKERS] for i in range(_WORKERS)]):
+                rows.update(part)
+        else:
+            rows = _predict_rows(todo)
         if len(_MEMO) > _MEMO_MAX:
             _MEMO.clear()
         for s in todo:
