@@ -164,8 +164,10 @@ def _markdown_pmo(summary: dict, optimizer: str) -> str:
         f"| **sum** | **{summary['sum_auc_top10']:.3f}** ({summary['tasks_run']} oracles) | "
         f"**{pub['Graph GA_sum_20']:.2f}** over 20 (REINVENT {pub['REINVENT_sum_20']:.2f}); "
         f"{same:.3f} over the same {summary['tasks_run']} |", "",
-        "Initial population for graph-ga: random draw from the MOSES training set (ZINC-derived; PMO draws from "
-        "ZINC 250k).", "",
+        ("Initial population for graph-ga: random draw from the MOSES training set (ZINC-derived; PMO draws from "
+         "ZINC 250k)." if optimizer == "graph-ga" else
+         f"`{optimizer}` starts from genmed's shipped SMILES prior (trained on MOSES; PMO's REINVENT prior was "
+         "trained on ZINC 250k), PMO's REINVENT settings (batch 64, sigma 500, lr 5e-4, replay 24)."), "",
         f"Target (issue #3): sum >= {pub['REINVENT_sum_20']:.2f} over the 20 oracles, mean of >= 3 seeds: "
         + ("**met**" if summary["complete"] and summary["sum_auc_top10"] >= pub["REINVENT_sum_20"] else
            f"**not met** ({summary['sum_auc_top10']:.3f}"
