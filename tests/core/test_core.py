@@ -88,3 +88,13 @@ def test_cli_help_is_light():
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert "HEAVY []" in out
+
+
+def test_data_fetch_unknown_dataset_is_a_clear_error(capsys):
+    from genmed.cli.main import main
+
+    for verb in ("fetch", "download"):
+        with pytest.raises(SystemExit) as exc:
+            main(["data", verb, "no-such-dataset"])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "unknown data set 'no-such-dataset'" in err and "known:" in err

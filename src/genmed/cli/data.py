@@ -33,6 +33,7 @@ def where(as_json: bool = typer.Option(False, "--json")) -> None:
     emit({"data_dir": path}, as_json, path)
 
 
+@app.command("download", help="Same as `genmed data fetch` (the name some docs use).")
 @app.command()
 def fetch(
     name: str = typer.Argument(..., help="Data set name (see `genmed data list`)."),
