@@ -39,15 +39,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Sample from the prior and compute every MOSES metric; published MOSES rows beside ours."""
-        import torch
-
         from genmed.chem.io import write_molecules
         from genmed.chem.metrics.moses import PUBLISHED_SOURCE, compute_moses_metrics
         from genmed.chem.models.prior import default_prior_path, load_prior
         from genmed.chem.models.sampling import sample_molecules
         from genmed.core.benchmarks import update_section
 
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         path = prior_path or default_prior_path()
         prior = load_prior(path)
         out.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,9 @@ def progress_bar(description: str, total: int | None, enabled: bool = True):
     ) as prog:
         task = prog.add_task(description, total=total, info="")
 
-        def advance(n: int = 1, *, completed: int | None = None, info: str = "") -> None:
+        def advance(n: int = 1, *, completed: int | None = None, total: int | None = None, info: str = "") -> None:
+            if total is not None:
+                prog.update(task, total=total)
             if completed is not None:
                 prog.update(task, completed=completed, info=info)
             else:

@@ -72,7 +72,7 @@ def train_prior_cmd(
     with run_directory("prior-training", out=out, config=asdict(cfg), seed=seed) as run, \
             progress_bar("training prior", None) as advance:
         def prog(step, total, info):
-            advance(completed=step, info=f"loss {info['loss']:.3f} lr {info['lr']:.1e}")
+            advance(completed=step, total=total, info=f"loss {info['loss']:.3f} lr {info['lr']:.1e}")
 
         prior = train_prior(smiles, out, cfg, progress=prog, log=lambda m: None)
         run.summary = prior.metadata
@@ -96,9 +96,6 @@ def sample(
     if out.suffix.lower() not in (".csv", ".sdf", ".tsv"):
         raise InputError("output must end in .csv, .tsv or .sdf", source=str(out))
     t0 = time.perf_counter()
-    import torch
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     from genmed.chem.models.sampling import sample_molecules
 
     prior = _load_prior(prior_path)
