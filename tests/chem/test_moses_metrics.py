@@ -62,3 +62,13 @@ def test_frechet_distance_zero_for_identical():
     x = rng.normal(size=(200, 5))
     p = {"mu": x.mean(0), "sigma": np.cov(x, rowvar=False)}
     assert M.frechet_distance(p, p) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_bar_verdicts_name_every_bar_and_flag_misses() -> None:
+    from genmed.chem.bench import bar_verdicts
+
+    line = bar_verdicts({"valid": 0.97, "unique@10000": 0.9997, "Novelty": 0.84, "Filters": 0.99, "FCD/Test": 0.16})
+    assert line.count("✓") == 3
+    assert "Novelty >= 0.85: 0.84 **not met**" in line
+    assert "FCD/Test <= 0.15: 0.16 **not met**" in line
+    assert "Valid >= 0.95: 0.97 ✓" in line

@@ -27,6 +27,21 @@ def markdown_table(ours: dict[str, dict[str, float]], published_rows: list[str])
     return head + "\n".join(lines)
 
 
+# The foundation issue's acceptance bars for the prior at 30,000 samples: (label, metric, direction, bar).
+BARS = [("Valid", "valid", ">=", 0.95), ("Unique@10k", "unique@10000", ">=", 0.99), ("Novelty", "Novelty", ">=", 0.85),
+        ("Filters", "Filters", ">=", 0.95), ("FCD/Test", "FCD/Test", "<=", 0.15)]
+
+
+def bar_verdicts(metrics: dict[str, float]) -> str:
+    """One line stating each bar, our value and whether it is met (never hand-edited)."""
+    parts = []
+    for label, key, op, bar in BARS:
+        v = metrics.get(key)
+        ok = v is not None and (v >= bar if op == ">=" else v <= bar)
+        parts.append(f"{label} {op} {bar}: {'–' if v is None else f'{v:.4g}'} {'✓' if ok else '**not met**'}")
+    return "**Bars:** " + " · ".join(parts)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("moses")
     def moses(
@@ -36,6 +51,9 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(1.0),
         out: Path = typer.Option(Path("runs/bench-moses"), help="Where samples and metrics.json go."),
         write: bool = typer.Option(True, help="Update BENCHMARKS.md."),
+        section: str = typer.Option(
+            None, help="BENCHMARKS.md section to write (default: 'moses' for the shipped prior, "
+                       "'moses-<run directory name>' for a --prior checkpoint)."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Sample from the prior and compute every MOSES metric; published MOSES rows beside ours."""
@@ -65,17 +83,18 @@ def register(app: typer.Typer) -> None:
         (out / "metrics.json").write_text(json.dumps(doc, indent=2))
         if write:
             tr = doc["prior_training"]
+            which = "the shipped prior" if prior_path is None else f"the prior `{path}`"
             body = (
-                f"MOSES distribution-learning metrics of the shipped prior ({n:,} samples, seed {seed}, "
+                f"MOSES distribution-learning metrics of {which} ({n:,} samples, seed {seed}, "
                 f"T={temperature}). Prior: 3x{prior.config.hidden_dim} LSTM, "
                 f"{prior.num_parameters() / 1e6:.1f} M parameters, trained on the MOSES train split "
                 f"({tr['molecules_seen']:,} molecules seen, {tr['wall_minutes']:.1f} min on {tr['device_name']}, "
                 f"validation NLL {tr['final_val_nll']:.2f}). Sampling took {t_sample:.0f} s here.\n\n"
                 + markdown_table({"genmed prior": res.metrics}, ["CharRNN", "VAE", "AAE", "JTN-VAE", "LatentGAN",
                                                                  "Train"])
-                + f"\n\nPublished rows: {PUBLISHED_SOURCE}."
+                + f"\n\n{bar_verdicts(res.metrics)}\n\nPublished rows: {PUBLISHED_SOURCE}."
             )
-            update_section("moses", body)
+            update_section(section or ("moses" if prior_path is None else f"moses-{path.parent.name}"), body)
         emit(doc, as_json, json.dumps(res.as_dict(), indent=2))
 
     @app.command("moses-train")
