@@ -21,6 +21,7 @@ said in every report); smartnoise's noise comes from OpenDP's secure generator a
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import math
 from dataclasses import dataclass, field
@@ -63,8 +64,9 @@ def cdp_delta(rho: float, eps: float) -> float:
     return min(delta, 1.0)
 
 
+@functools.lru_cache(maxsize=256)
 def cdp_rho(eps: float, delta: float) -> float:
-    """Largest ρ such that ρ-zCDP implies (ε, δ)-DP."""
+    """Largest ρ such that ρ-zCDP implies (ε, δ)-DP (cached: shadow-model audits refit hundreds of times)."""
     rmin, rmax = 0.0, eps + 1
     for _ in range(200):
         rho = (rmin + rmax) / 2

@@ -1,0 +1,105 @@
+"""Shadow-model membership inference and the black-box MIA evaluation (AUC, DeLong SE, null calibration)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genmed.privacy.cohorts import encode, load_cohort
+from genmed.privacy.evaluate import auc_se, mia_auc
+from genmed.privacy.release import split
+from genmed.privacy.shadow import method_generator, shadow_mia, target_features, vulnerable_targets
+from genmed.privacy.synth import synthesize_codes
+
+
+@pytest.fixture(scope="module")
+def actg():
+    df, schema = load_cohort("actg320")
+    return df, encode(df, schema), schema
+
+
+def test_shadow_attack_flags_a_generator_that_copies_its_input(actg):
+    _, pop, schema = actg
+
+    def copy_rows(data, rng):  # "synthetic" data = the real rows, shuffled
+        return data.iloc[rng.permutation(len(data))].reset_index(drop=True)
+
+    r = shadow_mia(pop, schema, copy_rows, np.random.default_rng(0), targets=3, shadows=30, tests=20, n=300)
+    assert r["shadow_auc"] > 0.9 and r["shadow_auc_ci95"][0] > 0.75
+    assert r["fits"] == 3 * (30 + 20) and r["rows_per_dataset"] == 300 and len(r["shadow_auc_per_target"]) == 3
+
+
+def test_shadow_attack_is_at_chance_for_a_generator_that_ignores_its_input(actg):
+    _, pop, schema = actg
+    sizes = [c.size for c in schema.columns]
+
+    def ignore_input(data, rng):  # uniform codes, whatever the input
+        return pd.DataFrame({c.name: rng.integers(0, k, len(data)) for c, k in zip(schema.columns, sizes, strict=True)})
+
+    r = shadow_mia(pop, schema, ignore_input, np.random.default_rng(1), targets=3, shadows=40, tests=40, n=300)
+    assert abs(r["shadow_auc"] - 0.5) < 0.12
+    assert r["shadow_auc_ci95"][0] < 0.5 < r["shadow_auc_ci95"][1]
+
+
+def test_shadow_attack_on_a_registered_method_refits_it(actg):
+    _, pop, schema = actg
+    gen = method_generator("bootstrap", schema, 1.0, 1e-9)
+    r = shadow_mia(pop, schema, gen, np.random.default_rng(2), targets=2, shadows=30, tests=30, n=300)
+    assert r["shadow_auc"] > 0.65  # a resample holds the target in ~63% of "in" releases, never in "out" ones
+
+
+def test_vulnerable_targets_pick_an_injected_outlier(actg):
+    _, pop, schema = actg
+    odd = pop.iloc[[0]].copy()
+    for c in schema.columns:  # the rarest code of every column
+        odd[c.name] = pop[c.name].value_counts().idxmin()
+    data = pd.concat([pop.iloc[:300], odd], ignore_index=True)
+    assert vulnerable_targets(data, schema, 1)[0] == 300
+
+
+def test_target_features_count_matches(actg):
+    _, pop, schema = actg
+    t = pop.iloc[0]
+    syn = pd.concat([pop.iloc[[0, 0]], pop.iloc[1:9]], ignore_index=True)
+    f = target_features(syn, t, schema)
+    d = len(schema.names)
+    assert f[0] == 0.0 and f[1] >= 0.2  # nearest distance 0; at least 2 of 10 rows are exact copies
+    assert len(f) == 1 + 4 + d + d * (d - 1) // 2
+    assert np.all(f[5:5 + d] >= 0.2)  # every column matches on the two copies
+
+
+def test_auc_se_matches_sklearn_and_bootstrap():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(300), np.zeros(200)]
+    s = np.round(rng.normal(0.4 * y, 1.0), 1)  # rounded: ties
+    auc, se = auc_se(y, s)
+    assert auc == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    boots = []
+    for _ in range(400):
+        i = np.r_[rng.choice(300, 300), 300 + rng.choice(200, 200)]
+        boots.append(roc_auc_score(y[i], s[i]))
+    assert se == pytest.approx(np.std(boots), rel=0.2)
+
+
+def test_black_box_mia_is_unbiased_when_members_were_never_seen(actg):
+    """Null calibration: 'members' the generator never saw must score 0.5 up to noise; seen copies must not."""
+    df, _, schema = actg
+    null, leak = [], []
+    for sp in range(6):
+        tr, ho = split(df, seed=100 + sp)
+        ctr, cho = encode(tr, schema), encode(ho, schema)
+        rng = np.random.default_rng(sp)
+        half = len(ctr) // 2
+        a, b = ctr.iloc[:half].reset_index(drop=True), ctr.iloc[half:2 * half].reset_index(drop=True)
+        syn = synthesize_codes("independent", a, schema, 3.0, 1e-9, rng).codes
+        m = mia_auc(b, cho, syn, schema, rng)
+        assert m["mia_members"] == len(b) and m["mia_non_members"] == len(cho)
+        assert m["mia_auc_ci95"][0] < m["mia_auc"] < m["mia_auc_ci95"][1]
+        assert m["mia_auc_naive_max"] == max(m["mia_auc_domias"], m["mia_auc_distance"])
+        null.append(m["mia_auc"])
+        leak.append(mia_auc(a, cho, a.iloc[rng.permutation(len(a))], schema, rng)["mia_auc"])
+    assert abs(np.mean(null) - 0.5) < 0.02
+    assert min(leak) > 0.9
