@@ -406,7 +406,7 @@ def register(app: typer.Typer) -> None:
                                            help="Methods attacked by the shadow-model MIA ('' = skip)."),
         shadow_targets: int = typer.Option(5, help="Shadow MIA: vulnerable target records per (method, ε)."),
         shadow_shadows: int = typer.Option(100, help="Shadow MIA: shadow releases per target (half with it)."),
-        shadow_tests: int = typer.Option(60, help="Shadow MIA: fresh test releases per target (half with it)."),
+        shadow_tests: int = typer.Option(100, help="Shadow MIA: fresh test releases per target (half with it)."),
         calibration_splits: int = typer.Option(20, help="Splits of the black-box MIA calibration on actg320."),
         speed: bool = typer.Option(True, help="Also time de-identification and the access log."),
         write: bool = typer.Option(True, help="Write the BENCHMARKS.md section."),
