@@ -268,8 +268,14 @@ def _split(adata, seed: int, frac: float = 0.2, strat: str | None = None):
     return tr, te
 
 
-def bench_simulation(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
-    import numpy as np
+KANG_SIM_MODEL = dict(likelihood="zig", n_genes=None, n_latent=30, n_hidden=256, epochs=60, kl_weight=0.05,
+                      covariates=["cell_type", "condition"])
+
+
+def _kang_simulation(seed: int = 0, threads: int = 1, **model_kw) -> dict:
+    """Kang half/half realism: per group, ours (as many simulated cells as the training half, and 500) and the real
+    training half against the held-out half."""
+    import tempfile
 
     from genmed.omics.io import load_dataset
     from genmed.omics.model import fit_latent_model, save_reference
@@ -277,26 +283,54 @@ def bench_simulation(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
 
     kang = load_dataset("kang2018")
     kang.obs["group"] = kang.obs["cell_type"].astype(str) + "|" + kang.obs["condition"].astype(str)
-    tr, te = _split(kang, seed, strat="group")
-    import tempfile
-
-    res: dict = {"kang": {}, "eccite": {}}
+    tr, te = _split(kang, seed, frac=0.5, strat="group")
+    res: dict = {"kang": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        m = fit_latent_model(tr, likelihood="zig", n_genes=2000, n_latent=30, n_hidden=256, epochs=60,
-                             kl_weight=0.05, seed=seed, threads=threads, out=tmp)
+        m = fit_latent_model(tr, seed=seed, threads=threads, out=tmp, **{**KANG_SIM_MODEL, **model_kw})
         save_reference(m, tr, tmp, condition_key="condition", cell_type_key="cell_type", control="control")
-        t0 = time.perf_counter()
-        simulate_cells(m, 1000, seed=seed)
-        res["seconds_1000_cells"] = round(time.perf_counter() - t0, 3)
+        times = []
+        for s in range(3):  # warm: the first call pays one-off costs (imports, allocator)
+            t0 = time.perf_counter()
+            simulate_cells(m, 1000, seed=seed + s)
+            times.append(time.perf_counter() - t0)
+        res["seconds_1000_cells"] = round(min(times), 3)
+        res["seconds_1000_cells_first_call"] = round(times[0], 3)
         for g in sorted(set(te.obs["group"])):
             ct, cond = g.split("|")
             real = te[(te.obs["group"] == g).to_numpy()]
-            sim = simulate_cells(m, 500, conditions={"cell_type": ct, "condition": cond}, seed=seed)
-            res["kang"][g] = realism(real, sim, m.genes, seed=seed).as_dict()
-            # ceiling: the same metrics for the group's real *training* cells against its held-out cells
-            ref = tr[(tr.obs["group"] == g).to_numpy()]
-            res["kang"][g]["real_train_vs_heldout"] = realism(real, ref, m.genes, seed=seed).as_dict()
-        res["kang_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes")}
+            other = tr[(tr.obs["group"] == g).to_numpy()]
+            cond_kw = {"cell_type": ct, "condition": cond}
+            same = simulate_cells(m, other.n_obs, conditions=cond_kw, seed=seed)
+            big = simulate_cells(m, 500, conditions=cond_kw, seed=seed)
+            r = realism(real, same, m.genes, seed=seed).as_dict()
+            r["gene_mean_r2_500"] = realism(real, big, m.genes, seed=seed).gene_mean_r2
+            r["n_other_half"] = other.n_obs
+            r["ceiling_real_half"] = realism(real, other, m.genes, seed=seed).as_dict()
+            res["kang"][g] = r
+        res["kang_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes", "seconds")}
+    res["kang_model"]["config"] = {k: v for k, v in {**KANG_SIM_MODEL, **model_kw}.items()}
+    return res
+
+
+def bench_simulation(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    """Simulation realism against held-out real cells.
+
+    Kang: every cell type x condition group is split in two halves (stratified); the model is trained on the first
+    halves and simulates each group; its cells are scored against the held-out half, and so is the group's other real
+    half with the same number of cells - the ceiling that sampling noise of the group allows. Gene-mean R² follows
+    scGen's ``reg_mean_plot``: squared Pearson of per-gene means of log-normalised expression over all genes of the
+    data set (scGen's 6,998-gene Kang set); ``sklearn.r2_score`` of the same means (CPA's convention) beside it.
+    ECCITE-seq counts: our NB model and scvi-tools SCVI on the same split, genes and epoch budget, both sampled from
+    the aggregate posterior of the training cells.
+    """
+    import tempfile
+
+    from genmed.omics.io import load_dataset
+    from genmed.omics.model import fit_latent_model, save_reference
+    from genmed.omics.scvi_compare import scvi_available
+    from genmed.omics.simulate import realism, simulate_cells
+
+    res: dict = {"eccite": {}, **_kang_simulation(seed, threads)}
     ecc = load_dataset("eccite-pbmc")
     tr, te = _split(ecc, seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -306,38 +340,112 @@ def bench_simulation(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
         sim = simulate_cells(m, 500, seed=seed)
     res["eccite"] = realism(te, sim, m.genes, seed=seed).as_dict()
     res["eccite"]["real_train_vs_heldout"] = realism(te, tr, m.genes, seed=seed).as_dict()
-    res["eccite_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes")}
+    res["eccite_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes", "batch_size")}
+    have_scvi, scvi_version = scvi_available()
+    res["scvi_version"] = scvi_version if have_scvi else None
+    if have_scvi:
+        from genmed.omics.scvi_compare import fit_scvi, scvi_posterior_samples
+
+        runs = {}
+        for v, warm in (("defaults", None), ("matched_warmup", m.config.kl_warmup_epochs)):
+            sm, met = fit_scvi(tr, m.genes, likelihood="nb", max_epochs=m.config.epochs,
+                               batch_size=m.metrics["batch_size"], patience=m.config.patience,
+                               val_fraction=m.config.val_fraction, seed=seed, threads=threads, kl_warmup_epochs=warm)
+            ssim = scvi_posterior_samples(sm, tr, 500, seed=seed)
+            runs[v] = {**realism(te, ssim, m.genes, seed=seed).as_dict(), "model": met}
+        res["eccite_scvi_runs"] = runs
     k = res["kang"]
-    lines = ["### Simulation realism (held-out real cells, 20% stratified split)", "",
-             f"Kang: zero-inflated Gaussian (`zig`) model on 2,000 HVGs trained on 80% of cells ({res['kang_model']['epochs_run']} epochs, "
-             f"{res['kang_model']['s_per_epoch']:.2f} s/epoch); 500 cells simulated per cell type x condition from the "
-             "aggregate posterior, compared with that group's held-out cells (log-normalised space). Classifier "
-             "two-sample test: logistic regression on 50 PCs, 5-fold CV AUROC (0.5 = indistinguishable).", "",
-             "The `real` columns score the group's real training cells against the same held-out cells: the ceiling "
-             "that sampling noise of small groups allows.", "",
-             "| group | held-out cells | gene-mean R² (real) | gene-variance R² (real) | zero-fraction error (real) "
-             "| classifier AUROC (real) | MMD (PCA) |",
-             "|---|---|---|---|---|---|---|"]
+    res["summary"] = {"kang_min_gene_mean_r2": min(r["gene_mean_r2"] for r in k.values()),
+                      "kang_groups_ge_095": sum(r["gene_mean_r2"] >= 0.95 for r in k.values()),
+                      "kang_min_ceiling": min(r["ceiling_real_half"]["gene_mean_r2"] for r in k.values()),
+                      "eccite_auroc": res["eccite"]["classifier_auroc"],
+                      "eccite_scvi_auroc": min((r["classifier_auroc"] for r in res.get("eccite_scvi_runs", {}).values()),
+                                               default=None),
+                      "seconds_1000_cells": res["seconds_1000_cells"]}
+    return _simulation_markdown(res), res
+
+
+def _simulation_markdown(res: dict) -> str:
+    import numpy as np
+
+    k = res["kang"]
+    km = res["kang_model"]
+    lines = ["### Simulation realism (held-out real cells)", "",
+             f"**Kang 2018 subset.** Each cell type x condition group is split in two halves (stratified, seed 0). A "
+             f"zero-inflated Gaussian (`zig`) model on all {km['n_genes']:,} genes of the data set, with cell type and "
+             f"condition as covariates, is trained on the first halves ({km['epochs_run']} epochs, "
+             f"{km['s_per_epoch']:.2f} s/epoch, {km['seconds']:.0f} s) and simulates each group from the aggregate "
+             "posterior of that group's training cells. `ours` = as many "
+             "simulated cells as the group's training half, scored against the held-out half; `ceiling` = the "
+             "group's real training half scored against the same held-out half (same sizes): what real cells of "
+             "the group reach under this metric.", "",
+             "Metric definition: gene-mean R² = squared Pearson correlation of per-gene means of log-normalised "
+             "expression (log1p of counts per 10k, the values in the file), over all genes of the data set - the "
+             "convention of scGen's `reg_mean_plot` (theislab/scgen `scgen/plotting.py`: `numpy.average(adata.X, "
+             "axis=0)` per condition, `scipy.stats.linregress(...).rvalue ** 2`; Lotfollahi et al., Nat Methods "
+             "2019). `sklearn` = `sklearn.metrics.r2_score` of the same means (CPA's tutorial convention). Classifier "
+             "two-sample test: logistic regression on 50 PCs, 5-fold CV AUROC (0.5 = indistinguishable); MMD with an "
+             "RBF kernel in the same PCA space.", "",
+             "| group | cells train / held-out | gene-mean R² ours / ceiling | ours, 500 cells | sklearn R² ours / "
+             "ceiling | gene-variance R² ours / ceiling | zero-fraction error ours / ceiling | AUROC ours / ceiling "
+             "| MMD ours / ceiling |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for g, r in k.items():
-        c = r["real_train_vs_heldout"]
-        lines.append(f"| {g} | {r['n_real']} | {r['gene_mean_r2']:.3f} ({c['gene_mean_r2']:.3f}) | "
-                     f"{r['gene_var_r2']:.3f} ({c['gene_var_r2']:.3f}) | {r['zero_fraction_error']:.3f} "
-                     f"({c['zero_fraction_error']:.3f}) | {r['classifier_auroc']:.3f} ({c['classifier_auroc']:.3f}) | "
-                     f"{r['mmd_pca']:.4f} |")
-    mins = min(r["gene_mean_r2"] for r in k.values())
+        c = r["ceiling_real_half"]
+        lines.append(f"| {g} | {r['n_other_half']} / {r['n_real']} | **{r['gene_mean_r2']:.3f}** / "
+                     f"{c['gene_mean_r2']:.3f} | {r['gene_mean_r2_500']:.3f} | {r['gene_mean_r2_sklearn']:.3f} / "
+                     f"{c['gene_mean_r2_sklearn']:.3f} | {r['gene_var_r2']:.3f} / {c['gene_var_r2']:.3f} | "
+                     f"{r['zero_fraction_error']:.3f} / {c['zero_fraction_error']:.3f} | {r['classifier_auroc']:.3f} / "
+                     f"{c['classifier_auroc']:.3f} | {r['mmd_pca']:.4f} / {c['mmd_pca']:.4f} |")
+    ours = [r["gene_mean_r2"] for r in k.values()]
+    ceil = [r["ceiling_real_half"]["gene_mean_r2"] for r in k.values()]
+    met = [g for g, r in k.items() if r["gene_mean_r2"] >= 0.95]
+    ceil_below = [g for g, r in k.items() if r["ceiling_real_half"]["gene_mean_r2"] < 0.95]
+    at_ceiling = sum(o >= c - 0.01 for o, c in zip(ours, ceil, strict=True))
+    lines += ["",
+              f"- Target (gene-mean R² ≥ 0.95 in every group): **{'met' if len(met) == len(k) else 'not met'}** - "
+              f"{len(met)}/{len(k)} groups reach 0.95 (min {min(ours):.3f}, mean {np.mean(ours):.3f}). The real "
+              f"ceiling itself is below 0.95 in {len(ceil_below)} group(s)"
+              + (f" ({', '.join(ceil_below)})" if ceil_below else "")
+              + f": with these held-out sizes not even real cells of the group reach the bar. Ours is within 0.01 of "
+              f"(or above) the ceiling in {at_ceiling}/{len(k)} groups; mean ceiling {np.mean(ceil):.3f}.",
+              f"- Mean AUROC ours {np.mean([r['classifier_auroc'] for r in k.values()]):.3f}, real ceiling "
+              f"{np.mean([r['ceiling_real_half']['classifier_auroc'] for r in k.values()]):.3f}.",
+              "- Why the earlier figure (real cells 0.76) was low: it scored the 2,000 HVGs only (the most variable "
+              "genes, whose means are the noisiest) and a 20% held-out set (11-71 cells per group); scGen's "
+              "convention uses all genes. The metric itself is unchanged (squared Pearson of log-space means).",
+              ""]
     e = res["eccite"]
-    lines += ["", f"- Minimum gene-mean R² over the 14 groups: {mins:.3f} (target ≥ 0.95). Mean AUROC "
-              f"{np.mean([r['classifier_auroc'] for r in k.values()]):.3f}.",
-              f"- ECCITE-seq counts (NB model, 2,000 HVGs, {res['eccite_model']['epochs_run']} epochs, 500 simulated "
-              f"cells vs {e['n_real']} held-out cells; real training cells in brackets): gene-mean R² "
-              f"{e['gene_mean_r2']:.3f} ({e['real_train_vs_heldout']['gene_mean_r2']:.3f}), variance R² "
-              f"{e['gene_var_r2']:.3f} ({e['real_train_vs_heldout']['gene_var_r2']:.3f}), zero-fraction error "
-              f"{e['zero_fraction_error']:.3f} ({e['real_train_vs_heldout']['zero_fraction_error']:.3f}), classifier "
-              f"AUROC {e['classifier_auroc']:.3f} ({e['real_train_vs_heldout']['classifier_auroc']:.3f}).",
-              f"- 1,000 cells simulated in {res['seconds_1000_cells']:.2f} s (target < 2 s).",
-              "- scvi-tools SCVI posterior samples were not run as a comparator (scvi-tools is not installed here)."]
-    res["summary"] = {"min_gene_mean_r2": mins, "eccite_auroc": e["classifier_auroc"]}
-    return "\n".join(lines), res
+    em = res["eccite_model"]
+    cols = ["gene_mean_r2", "gene_var_r2", "zero_fraction_error", "classifier_auroc", "mmd_pca"]
+    lines += [f"**ECCITE-seq PBMC counts** (80/20 split, {e['n_real']} held-out cells; 2,000 HVGs; 500 posterior-"
+              "predictive cells per model, drawn from the aggregate posterior of the training cells: a random "
+              "training cell, z ~ q(z | x), its observed library size, then the likelihood).", "",
+              "| model | gene-mean R² | gene-variance R² | zero-fraction error | classifier AUROC | MMD (PCA) | epochs "
+              "| s/epoch |", "|---|---|---|---|---|---|---|---|",
+              "| ours (NB, 2 x 128 hidden, 20 latent) | " + " | ".join(f"{e[c]:.3f}" for c in cols)
+              + f" | {em['epochs_run']} | {em['s_per_epoch']:.2f} |"]
+    runs = res.get("eccite_scvi_runs") or {}
+    for v, s in runs.items():
+        sm = s["model"]
+        lines.append(f"| scvi-tools SCVI {res['scvi_version']} (NB, 1 x 128 hidden, 10 latent; KL warm-up "
+                     f"{sm['kl_warmup_epochs']} epochs{' = its default' if v == 'defaults' else ' = ours'}) | "
+                     + " | ".join(f"{s[c]:.3f}" for c in cols) + f" | {sm['epochs_run']} | {sm['s_per_epoch']:.2f} |")
+    s = min(runs.values(), key=lambda r: r["classifier_auroc"]) if runs else None
+    r = e["real_train_vs_heldout"]
+    lines.append("| real training cells (ceiling) | " + " | ".join(f"{r[c]:.3f}" for c in cols) + " | - | - |")
+    lines.append("")
+    if s:
+        ok = e["classifier_auroc"] <= s["classifier_auroc"] + 0.05
+        lines.append(f"- Target (our AUROC ≤ SCVI's + 0.05, against the better SCVI run): **{'met' if ok else 'NOT met'}** "
+                     f"({e['classifier_auroc']:.3f} vs {s['classifier_auroc']:.3f}). Same training cells, genes, maximum epochs "
+                     f"({res['eccite_model'].get('batch_size')}-cell batches), early stopping (patience 25 on a 10% "
+                     "validation split, best state kept) for both.")
+    else:
+        lines.append("- scvi-tools is not importable here; install the `bench-omics` extra for the SCVI comparator.")
+    lines.append(f"- 1,000 cells simulated in {res['seconds_1000_cells']:.2f} s (best of 3 calls; first call "
+                 f"{res['seconds_1000_cells_first_call']:.2f} s; target < 2 s).")
+    return "\n".join(lines)
 
 
 def _marginal_nll(train, test, lik: str) -> float:
@@ -360,7 +468,9 @@ def _marginal_nll(train, test, lik: str) -> float:
 def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
     from genmed.omics.io import load_dataset
     from genmed.omics.model import fit_latent_model
+    from genmed.omics.scvi_compare import scvi_available
 
+    have_scvi, scvi_version = scvi_available()
     rows = []
     for name, lik, epochs in (("eccite-pbmc", "nb", 200), ("pbmc10k-protein", "nb", 200), ("kang2018", "gauss", 60)):
         a = load_dataset(name)
@@ -373,21 +483,77 @@ def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
                              threads=threads, **kw)
         nll = m.nll_per_cell(m.prepare(te))
         base = _marginal_nll(m.prepare(tr), m.prepare(te), lik)
-        rows.append({"dataset": name, "likelihood": lik, "n_train": tr.n_obs, "n_test": te.n_obs, **nll,
-                     "marginal_nll": base,
-                     "epochs": m.metrics["epochs_run"], "s_per_epoch": m.metrics["s_per_epoch"]})
+        row = {"dataset": name, "likelihood": lik, "n_train": tr.n_obs, "n_test": te.n_obs, **nll,
+               "marginal_nll": base, "epochs": m.metrics["epochs_run"], "s_per_epoch": m.metrics["s_per_epoch"],
+               "batch_size": m.metrics["batch_size"], "scvi": None}
+        if have_scvi:
+            runs = {v: _scvi_latent(tr, te, m, lik, epochs, seed, threads, warm)
+                    for v, warm in (("defaults", None), ("matched_warmup", m.config.kl_warmup_epochs))}
+            row["scvi_runs"] = runs
+            row["scvi"] = min(runs.values(), key=lambda r: r["rna_nll"])  # the stronger SCVI is the comparator
+        rows.append(row)
     lines = ["### Latent model: held-out reconstruction NLL per cell (2,000 HVGs, 80/20 split)", "",
-             "Reference column: the same likelihood without a latent (per-gene NB with the cell's library size, or "
-             "per-gene Gaussian), fitted on the training cells - what the latent has to beat.", "",
-             "| data set | likelihood | train / test cells | RNA NLL per cell | no-latent reference | KL | epochs | s/epoch |",
-             "|---|---|---|---|---|---|---|---|"]
+             "Held-out RNA NLL per cell = -log p(x | z = encoder mean, observed library) summed over the genes, "
+             "averaged over test cells. Reference column: the same likelihood without a latent (per-gene NB with the "
+             "cell's library size, or per-gene Gaussian), fitted on the training cells - what the latent has to beat.",
+             ""]
+    if have_scvi:
+        lines += [f"scvi-tools SCVI {scvi_version} in the same run, like for like: the same training cells, the "
+                  "same 2,000 genes (ours), the same maximum epochs, batch size and early stopping (patience 25 "
+                  "epochs on a 10% validation split of the training cells, best validation state kept), the same "
+                  "test cells and the same NLL definition (z = encoder mean). SCVI otherwise at its defaults (1 x 128 "
+                  "hidden, 10 latent, per-gene dispersion, observed library size), run twice: with its default KL "
+                  "warm-up (400 epochs - longer than the budget, so its KL weight stays below 1 and its ELBO-based "
+                  "early stopping fires early) and with our warm-up (10 epochs); the table shows the better of the "
+                  "two (lower held-out NLL) and the target is judged against it. Ours: KL weight 1 on counts, 0.05 "
+                  "on Kang (the scGen preset), 10-epoch warm-up. Likelihood: NB on "
+                  "the count sets; on the log-normalised Kang subset SCVI's `gene_likelihood=\"normal\"` (a "
+                  "Gaussian per gene: mean = decoder proportion x the cell's total, per-gene sd) against our "
+                  "Gaussian - both proper densities of the same values, so the NLLs compare (NB does not apply to "
+                  "non-count data). `SCVI own` = scvi-tools' `get_reconstruction_error` (z sampled once).", ""]
+    lines += ["| data set | likelihood | train / test cells | ours: RNA NLL per cell | SCVI: RNA NLL per cell "
+              "| ours vs SCVI | SCVI own | SCVI default / matched warm-up | no-latent reference | KL ours / SCVI "
+              "| epochs ours / SCVI | s/epoch ours / SCVI |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
     for r in rows:
+        sc = r["scvi"]
+        if sc:
+            rel = (r["rna_nll"] - sc["rna_nll"]) / abs(sc["rna_nll"])
+            r["relative_to_scvi"] = rel
+            ok = rel <= 0.02
+            verdicts.append(f"{r['dataset']} {'met' if ok else 'NOT met'} ({rel:+.1%})")
+            both = r["scvi_runs"]
+            scells = (f"{sc['rna_nll']:.1f} | {rel:+.1%} | {sc['scvi_reconstruction_error_sampled_z']:.1f} | "
+                      f"{both['defaults']['rna_nll']:.1f} / {both['matched_warmup']['rna_nll']:.1f} | "
+                      f"{r['marginal_nll']:.1f} | {r['kl']:.1f} / {sc['kl']:.1f} | {r['epochs']} / {sc['epochs_run']} | "
+                      f"{r['s_per_epoch']:.2f} / {sc['s_per_epoch']:.2f}")
+        else:
+            scells = (f"not run | - | - | - | {r['marginal_nll']:.1f} | {r['kl']:.1f} / - | {r['epochs']} / - | "
+                      f"{r['s_per_epoch']:.2f} / -")
         lines.append(f"| {r['dataset']} | {r['likelihood']} | {r['n_train']} / {r['n_test']} | {r['rna_nll']:.1f} | "
-                     f"{r['marginal_nll']:.1f} | {r['kl']:.1f} | {r['epochs']} | {r['s_per_epoch']:.2f} |")
-    lines += ["", "Not done: the same-run scvi-tools SCVI comparison (scvi-tools is a benchmark-only extra that is not "
-              "installed here). For scale, issue #9 measured scvi-tools at 38 s/epoch on 10k cells x 2,000 genes and "
-              "11 s/epoch on the Kang subset on a shared CPU."]
-    return "\n".join(lines), {"rows": rows, "summary": {r["dataset"]: r["rna_nll"] for r in rows}}
+                     + scells + " |")
+    lines.append("")
+    if have_scvi:
+        lines.append("- Target (ours within 2% of SCVI or better; relative = (ours - SCVI) / |SCVI|, negative = ours "
+                     "lower): " + "; ".join(verdicts) + ".")
+    else:
+        lines.append(f"- scvi-tools is not importable here ({scvi_version}); install the `bench-omics` extra to run "
+                     "the SCVI comparison.")
+    lines.append("- For scale, issue #9 measured scvi-tools at 38 s/epoch on 10k cells x 2,000 genes and 11 s/epoch "
+                 "on the Kang subset on a shared CPU.")
+    summary = {r["dataset"]: {"ours": r["rna_nll"], "scvi": (r["scvi"] or {}).get("rna_nll")} for r in rows}
+    return "\n".join(lines), {"rows": rows, "scvi_version": scvi_version if have_scvi else None, "summary": summary}
+
+
+def _scvi_latent(tr, te, m, lik: str, epochs: int, seed: int, threads: int, warmup: int | None) -> dict:
+    """SCVI on the same training cells and genes as our model ``m``; held-out NLL on ``te``."""
+    from genmed.omics.scvi_compare import fit_scvi, scvi_nll_per_cell
+
+    sm, met = fit_scvi(tr, m.genes, likelihood="normal" if lik == "gauss" else "nb", max_epochs=epochs,
+                       batch_size=m.metrics["batch_size"], patience=m.config.patience,
+                       val_fraction=m.config.val_fraction, seed=seed, threads=threads, kl_warmup_epochs=warmup)
+    return {**met, **scvi_nll_per_cell(sm, te)}
 
 
 def register(app: typer.Typer) -> None:
