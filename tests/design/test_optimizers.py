@@ -113,3 +113,48 @@ def test_reinvent_low_diversity_counts_as_collapse(tiny_prior):
     assert rl.temperature == 1.25
     rl._collapse_check(1.0, 0.9)
     assert rl.collapsed_steps == 0
+
+
+def test_quantile_parents_favour_the_top_but_reach_the_whole_population():
+    import random
+
+    from genmed.chem.optimize.mol_ga import quantile_parents
+
+    scores = np.linspace(1.0, 0.0, 1000)  # best-first
+    fractions = np.logspace(-3, 0, 25)
+    idx = quantile_parents(scores, 5000, fractions, random.Random(0))
+    assert len(idx) == 5000 and min(idx) >= 0 and max(idx) < 1000
+    # the top 0.1 % fraction (index 0) is always eligible, so the best molecule is drawn far above 1/1000
+    assert idx.count(0) > 5000 / 25 * 0.9
+    assert max(idx) > 900  # the full-population fraction still reaches the bottom
+    assert quantile_parents(scores, 50, fractions, random.Random(3)) == quantile_parents(
+        scores, 50, fractions, random.Random(3))
+
+
+def _mol_ga(seed, budget=200):
+    o = Oracle(Scorer(QED), budget=budget)
+    ga = OPTIMIZERS.get("mol-ga")({"initial_size": 30, "offspring_size": 10, "initial": "moses-test"}, seed=seed)
+    ga.run(o)
+    return o, ga
+
+
+def test_mol_ga_improves_spends_budget_and_is_reproducible():
+    o, ga = _mol_ga(0)
+    first30 = sorted(e.score for e in o.buffer.values() if e.call <= 30)
+    assert o.calls == 200 and ga.stop_reason == "budget spent"
+    assert o.top_mean(10) > np.mean(first30[-10:])
+    assert ga.scores == sorted(ga.scores, reverse=True) and len(set(ga.population)) == len(ga.population)
+    o2, _ = _mol_ga(0)
+    assert o2.top(10) == o.top(10)
+    with pytest.raises(ConfigError, match="optimizer.mol-ga.frac_mutate"):
+        OPTIMIZERS.get("mol-ga")({"frac_mutate": 1.5})
+
+
+def test_mol_ga_resumes_from_state():
+    o, ga = _mol_ga(2, budget=100)
+    o2 = Oracle(Scorer(QED), budget=160)
+    o2.load_state(o.state())
+    ga2 = OPTIMIZERS.get("mol-ga")({"initial_size": 30, "offspring_size": 10, "initial": "moses-test"}, seed=2)
+    ga2.load_state(ga.state())
+    ga2.run(o2)
+    assert o2.calls == 160 and ga2.step > ga.step

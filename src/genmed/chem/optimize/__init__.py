@@ -9,7 +9,7 @@ Importing this package registers the built-in optimisers in :data:`OPTIMIZERS`; 
 ``@OPTIMIZERS.register("name")`` subclass of :class:`Optimizer`.
 """
 
-from genmed.chem.optimize import graph_ga, reinvent  # noqa: F401  (registration)
+from genmed.chem.optimize import graph_ga, mol_ga, reinvent  # noqa: F401  (registration)
 from genmed.chem.optimize.base import OPTIMIZERS, Entry, Optimizer, Oracle, internal_diversity
 from genmed.chem.optimize.patient import PatientProfile, load_profile, merge_patient, patient_objectives
 from genmed.chem.optimize.run import DesignConfig, load_config, parse_config, run_design
