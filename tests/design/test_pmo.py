@@ -48,3 +48,20 @@ def test_pmo_isomer_reproduces_tdc_quirk():
     smi = [Chem.CanonSmiles(s) for s in ["Nc1ccc(cc1)C(=O)NO", "CC(=O)Nc1ccccc1N", "O=C(O)c1ccc(N)cc1N", "CCCC"]]
     got = Scorer(spec)(smi).total
     np.testing.assert_allclose(got, [_tdc_isomer("C7H8N2O2", s) for s in smi], rtol=1e-9)
+
+
+def test_pmo_markdown_shows_a_genmed_baseline_column_and_the_target():
+    from genmed.chem.optimize.bench import _markdown_pmo, summarise_pmo
+
+    names = list(pmo_oracles())
+
+    def runs(value):
+        return [{"task": t, "seed": s, "auc_top10": value} for t in names for s in range(3)]
+
+    ours = summarise_pmo(runs(0.6), names, 10_000, [0, 1, 2])
+    base = summarise_pmo(runs(0.5), names, 10_000, [0, 1, 2]) | {"optimizer": "graph-ga"}
+    md = _markdown_pmo(ours, "mol-ga", base)
+    assert ours["complete"] and "genmed `graph-ga` (same seeds)" in md
+    assert "**12.000** (20 oracles)" in md and "**10.000** |" in md and "**met**" in md
+    assert "Tripp" in md
+    assert "**not met** (10.000)" in _markdown_pmo(base, "graph-ga")

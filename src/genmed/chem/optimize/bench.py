@@ -140,8 +140,10 @@ def summarise_guacamol(results, tasks, budget, seeds):
             "published": PUBLISHED}
 
 
-def _markdown_pmo(summary: dict, optimizer: str) -> str:
+def _markdown_pmo(summary: dict, optimizer: str, baseline: dict | None = None) -> str:
+    """``baseline``: another genmed optimiser's summary (same budget and seeds), shown as an extra column."""
     pub = summary["published"]
+    base = baseline["per_task"] if baseline else None
     ns = sorted({v["n"] for v in summary["per_task"].values() if v})
     status = (f"all 20 oracles, 10,000 calls, {ns[0]}+ seeds per oracle" if summary["complete"] else (
         f"**PARTIAL**: {summary['tasks_run']}/20 oracles, budget {summary['budget']}, seeds per oracle {ns}; "
@@ -149,7 +151,9 @@ def _markdown_pmo(summary: dict, optimizer: str) -> str:
     lines = [
         f"### PMO — AUC top-10, genmed `{optimizer}` ({status})", "",
         f"Oracles re-implemented from TDC/PMO definitions with genmed scoring components. Published: {pub['source']}.",
-        "", "| oracle | genmed (mean ± sd, n seeds) | Graph GA (published) |", "|---|---|---|",
+        "", "| oracle | genmed (mean ± sd, n seeds) | Graph GA (published) |"
+        + (f" genmed `{baseline['optimizer']}` (same seeds) |" if base else ""),
+        "|---|---|---|" + ("---|" if base else ""),
     ]
     for t, v in summary["per_task"].items():
         if not v:
@@ -158,12 +162,17 @@ def _markdown_pmo(summary: dict, optimizer: str) -> str:
             ours = f"{v['mean']:.3f} (n=1)"
         else:
             ours = f"{v['mean']:.3f} ± {v['sd']:.3f} (n={v['n']})"
-        lines.append(f"| {t} | {ours} | {pub['Graph GA'][t]:.3f} |")
+        extra = ""
+        if base is not None:
+            b = base.get(t)
+            extra = f" {b['mean']:.3f} (n={b['n']}) |" if b else " not run |"
+        lines.append(f"| {t} | {ours} | {pub['Graph GA'][t]:.3f} |{extra}")
     same = sum(pub["Graph GA"][t] for t, v in summary["per_task"].items() if v)
     lines += [
         f"| **sum** | **{summary['sum_auc_top10']:.3f}** ({summary['tasks_run']} oracles) | "
         f"**{pub['Graph GA_sum_20']:.2f}** over 20 (REINVENT {pub['REINVENT_sum_20']:.2f}); "
-        f"{same:.3f} over the same {summary['tasks_run']} |", "",
+        f"{same:.3f} over the same {summary['tasks_run']} |"
+        + (f" **{sum(v['mean'] for v in base.values() if v):.3f}** |" if base else ""), "",
         ("Initial population for graph-ga: random draw from the MOSES training set (ZINC-derived; PMO draws from "
          "ZINC 250k)." if optimizer == "graph-ga" else
          _mol_ga_note()
@@ -187,7 +196,8 @@ def _mol_ga_note() -> str:
         "generation\" (arXiv:2310.09267, 2023; the `mol_ga` package), re-implemented on genmed's graph operators "
         f"(the same as `graph-ga`): parents drawn uniformly from {p.n_quantiles} log-spaced top fractions "
         f"({p.top_fraction_min:g} to 1) of a population of up to {p.population_size:,}, {p.offspring_size} children "
-        f"per generation ({p.frac_mutate:.0%} mutation-only, the rest crossover with mutation rate "
+        f"per generation (int({p.offspring_size} × {p.frac_mutate:g}) = {int(p.offspring_size * p.frac_mutate)} "
+        f"mutation-only, as `mol_ga` rounds it; the rest crossover children with mutation rate "
         f"{p.crossover_mutation_rate:g}), no early stop; {p.initial_size} random MOSES-train molecules to start "
         "(ZINC-derived; PMO draws from ZINC 250k). Population size, quantiles and mutation settings are the "
         "`mol_ga` defaults; the offspring and starting sizes (which `mol_ga` leaves to the caller) were set once "
@@ -240,6 +250,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(1, help="runs in parallel (processes)"),
         results_dir: Path = typer.Option(Path("benchmarks/design_runs"), help="per-run JSON results (resumable)"),
         write: bool = typer.Option(True, help="update BENCHMARKS.md"),
+        compare_graph_ga: bool = typer.Option(True, help="show genmed graph-ga's finished runs beside another optimiser"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """PMO sample-efficiency benchmark: AUC top-10 over 20 RDKit oracles."""
@@ -262,11 +273,19 @@ def register(app: typer.Typer) -> None:
             results = [json.loads(p.read_text()) for p in (results_dir / "pmo" / optimizer).glob("*.json")]
             results = [r for r in results if r["budget"] == budget and r["seed"] in seed_list]
         summary = summarise_pmo(results, tasks, budget, seed_list)
+        baseline = None
+        if optimizer != "graph-ga" and compare_graph_ga:
+            # genmed's graph-ga on the same oracles, budget and seeds (finished runs on disk only)
+            base_runs = [json.loads(p.read_text()) for p in (results_dir / "pmo" / "graph-ga").glob("*.json")]
+            base_runs = [r for r in base_runs if r["budget"] == budget and r["seed"] in seed_list]
+            if base_runs:
+                baseline = summarise_pmo(base_runs, tasks, budget, seed_list) | {"optimizer": "graph-ga"}
+        md = _markdown_pmo(summary, optimizer, baseline)
         if write:
             from genmed.core.benchmarks import update_section
 
-            update_section(f"design-pmo-{optimizer}", _markdown_pmo(summary, optimizer))
-        emit(summary, as_json, human=_markdown_pmo(summary, optimizer))
+            update_section(f"design-pmo-{optimizer}", md)
+        emit(summary, as_json, human=md)
 
     @app.command("guacamol")
     def guacamol(
