@@ -106,6 +106,7 @@ class CompactRecord(_Strict):
     vcf: str | None = None
     vcf_sample: str | None = None
     images: list[str] = Field(default_factory=list)
+    expression: list[str] = Field(default_factory=list)
 
 
 def _parse_code(text: str, where: str) -> Code:
@@ -231,6 +232,7 @@ def _to_patient(rec: CompactRecord, path: Path) -> Patient:
         patient.vcf_sample = rec.vcf_sample
         register_identifier(rec.vcf_sample, prefix="sample")
     patient.images = [path.parent / i for i in rec.images]
+    patient.expression = [path.parent / e for e in rec.expression]
     patient.issues = issues
     log.info("read compact record for %s", patient.pseudonym)
     return patient

@@ -39,6 +39,12 @@ USED = {
 PSEUDONYM_SYSTEM = "https://genmed.dev/fhir/pseudonym"
 GENOMICS_CODES = {"84413-4", "69548-6", "53040-2", "81247-9", "48018-6"}
 IMAGE_SUFFIXES = (".dcm", ".nii", ".nii.gz", ".png", ".jpg", ".jpeg")
+IMAGE_TYPES = {".dcm": "application/dicom", ".nii": "application/octet-stream", ".nii.gz": "application/gzip",
+               ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+# expression attachments for genmed.omics: bulk profiles (CSV/TSV) and single cells (AnnData .h5ad)
+EXPRESSION_SUFFIXES = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".h5ad")
+EXPRESSION_TYPES = {".csv": "text/csv", ".tsv": "text/tab-separated-values", ".csv.gz": "application/gzip",
+                    ".tsv.gz": "application/gzip", ".h5ad": "application/x-hdf5"}
 
 # unit conversions to the canonical unit of each observation key: {(key, unit): factor}
 UNIT_FACTORS: dict[tuple[str, str], float] = {
@@ -454,8 +460,10 @@ def _attachment(r: _Reader, m: Any, where: str, patient: Patient, base: Path) ->
             patient.vcf_sample = sample
             if sample:
                 register_identifier(sample, prefix="sample")
-        elif low.endswith(IMAGE_SUFFIXES):
+        elif low.endswith(IMAGE_SUFFIXES) or (a.contentType or "").startswith(("image/", "application/dicom")):
             patient.images.append(p)
+        elif low.endswith(EXPRESSION_SUFFIXES):
+            patient.expression.append(p)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -530,6 +538,14 @@ def patient_resources(patient: Patient, *, subject_ref: str, identified: bool) -
         if identified and patient.vcf_sample:
             doc["identifier"] = [{"system": "https://genmed.dev/fhir/vcf-sample", "value": patient.vcf_sample}]
         out.append(doc)
+    for kind, files, types in (("image", patient.images, IMAGE_TYPES), ("expression", patient.expression,
+                                                                       EXPRESSION_TYPES)):
+        for i, f in enumerate(files):
+            ctype = next((t for suf, t in sorted(types.items(), key=lambda kv: -len(kv[0]))
+                          if f.name.lower().endswith(suf)), "application/octet-stream")
+            out.append({"resourceType": "DocumentReference", "id": f"{kind}-{i}", "status": "current",
+                        "subject": subject, "description": f"{kind} attachment for genmed",
+                        "content": [{"attachment": {"contentType": ctype, "url": f.name}}]})
     return out
 
 

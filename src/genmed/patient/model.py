@@ -133,7 +133,8 @@ class Patient(BaseModel):
     genotypes: list[GenotypeObservation] = Field(default_factory=list)
     vcf: Path | None = None
     vcf_sample: str | None = None
-    images: list[Path] = Field(default_factory=list)
+    images: list[Path] = Field(default_factory=list)  # medical images (DICOM, NIfTI, PNG/JPEG) for genmed.imaging
+    expression: list[Path] = Field(default_factory=list)  # bulk CSV/TSV or single-cell .h5ad for genmed.omics
     issues: list[Issue] = Field(default_factory=list)
     source: str = ""  # the file read (path only)
     source_format: str = ""  # "fhir-r4" / "compact"
@@ -182,6 +183,7 @@ class Patient(BaseModel):
         out.vcf_sample = None
         out.vcf = Path(self.vcf.name) if self.vcf else None
         out.images = [Path(p.name) for p in self.images]
+        out.expression = [Path(p.name) for p in self.expression]
         out.source = Path(self.source).name if self.source else ""
         for c in out.conditions:
             c.onset = None

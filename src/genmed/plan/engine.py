@@ -21,6 +21,7 @@ from genmed.patient.codes import code_map
 from genmed.patient.model import Patient
 from genmed.plan import capabilities as caps
 from genmed.plan.covariates import trial_covariates
+from genmed.plan.findings import collect_findings
 from genmed.plan.knowledge import Knowledge, OptionSpec, load_knowledge
 from genmed.plan.model import (
     Capability,
@@ -615,6 +616,9 @@ def build_plan(patient: Patient, *, pgx_result: Any | None = None, knowledge: Kn
         conditions.append(cp)
 
     review = _review(ctx)
+    found = collect_findings(patient.images, patient.expression)
+    ctx.capabilities += found.capabilities
+    ctx.missing += found.missing
     unplanned = [f"{c.label} ({', '.join(map(str, c.codes)) or 'uncoded'})" for c in patient.conditions
                  if c.key not in planned and c.clinical_status not in ("resolved", "inactive")
                  and c.key not in {"pci", "postmenopausal", "stroke_or_tia"}]
@@ -635,6 +639,8 @@ def build_plan(patient: Patient, *, pgx_result: Any | None = None, knowledge: Kn
             ev = _advice_evidence(a)
             if ev:
                 evidence.setdefault((ev.source, ev.version), ev)
+    for ev in found.evidence:
+        evidence.setdefault((ev.source, ev.version), ev)
 
     limitations = [
         "Decision support for a clinician, not a prescription: every line needs clinical review.",
@@ -646,6 +652,12 @@ def build_plan(patient: Patient, *, pgx_result: Any | None = None, knowledge: Kn
         "only from results present in the record (outside calls).",
     ]
     summary = _summary(patient, conditions, review, ctx)
+    summary += [f"{f.capability.capitalize()} ({f.attachment}, research use): {f.summary}" for f in found.findings
+                if f.kind != "unavailable"]
+    if found.findings:
+        limitations.append("Imaging and omics findings come from research models validated on public data sets "
+                           "(chest X-rays of children: PneumoniaMNIST; breast tumours: GSE7390; PBMCs: Kang 2018); "
+                           "they inform, never replace, a clinician's read and do not change the ranked options.")
     if any(i.where.endswith("deceased") for i in patient.issues):
         summary.insert(0, "WARNING: the record states that this patient is deceased; check the record before using "
                           "this plan.")
@@ -661,7 +673,7 @@ def build_plan(patient: Patient, *, pgx_result: Any | None = None, knowledge: Kn
         record=patient.deidentified(), summary=summary, genes=ctx.genes, medication_review=review,
         conditions=conditions, unplanned_conditions=unplanned, missing=list(dict.fromkeys(ctx.missing)),
         issues=patient.issues, limitations=limitations, capabilities=ctx.capabilities,
-        knowledge=_knowledge_versions(kb, ctx), evidence=list(evidence.values()),
+        knowledge=_knowledge_versions(kb, ctx), evidence=list(evidence.values()), findings=found.findings,
     )
     log.info("plan for %s: %d condition(s), %d medication(s) reviewed, %.2f s", patient.pseudonym, len(conditions),
              len(review), time.perf_counter() - t0)

@@ -160,6 +160,22 @@ class Capability(BaseModel):
     reason: str | None = None
 
 
+class DiagnosticFinding(BaseModel):
+    """What the imaging or omics capability found in one of the record's attachments (research use, with the model
+    and its validation metric). ``kind`` "unavailable" carries the reason nothing was computed."""
+
+    capability: Literal["imaging", "omics"]
+    kind: str  # image_classification | genomic_risk | perturbation_response | unavailable
+    title: str
+    summary: str
+    attachment: str  # file name only (paths can carry identifiers)
+    flags: list[str] = Field(default_factory=list)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    label: str = "Research use only: not validated for clinical decisions."
+    figures: dict[str, str] = Field(default_factory=dict)  # caption -> data: URI (saliency, anomaly map)
+    fhir: dict[str, Any] | None = None  # a preliminary FHIR Observation where the capability writes one
+
+
 class TreatmentPlan(BaseModel):
     schema_version: str = SCHEMA_VERSION
     plan_id: str
@@ -177,6 +193,7 @@ class TreatmentPlan(BaseModel):
     capabilities: list[Capability] = Field(default_factory=list)
     knowledge: dict[str, str] = Field(default_factory=dict)  # name -> version
     evidence: list[Evidence] = Field(default_factory=list)  # every source cited anywhere in the plan
+    findings: list[DiagnosticFinding] = Field(default_factory=list)  # imaging and omics, from the attachments
 
     @property
     def partial(self) -> bool:

@@ -73,7 +73,7 @@ def careplan_bundle(plan: TreatmentPlan) -> dict[str, Any]:
             idx = int(res["id"].split("-")[1])
             if record.medications[idx].key:
                 med_refs[record.medications[idx].key] = ref
-        elif res["resourceType"] == "DocumentReference":
+        elif res["resourceType"] == "DocumentReference" and res["id"] == "vcf":
             vcf_ref = ref
     genotype_refs = []
     for g in plan.genes:
@@ -87,6 +87,25 @@ def careplan_bundle(plan: TreatmentPlan) -> dict[str, Any]:
         ref = _urn(plan, f"pgx/{g.gene}")
         entries.append({"fullUrl": ref, "resource": res})
         genotype_refs.append(ref)
+
+    finding_refs = []
+    for i, f in enumerate(plan.findings):
+        if f.kind == "unavailable":
+            continue
+        res = dict(f.fhir) if f.fhir else {
+            "resourceType": "Observation", "status": "preliminary",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "laboratory", "display": "Laboratory"}]}],
+            "code": {"text": f.title}, "valueString": f.summary[:4000],
+            "method": {"text": "; ".join(f"{k} {v}" for k, v in f.provenance.items()
+                                         if k in ("model", "dataset", "cv_c_index", "statement") and v is not None)},
+        }
+        res["id"] = f"finding-{i}"
+        res["subject"] = {"reference": patient_ref}
+        res["note"] = (res.get("note") or []) + [{"text": f.label}]
+        ref = _urn(plan, f"finding/{i}")
+        entries.append({"fullUrl": ref, "resource": res})
+        finding_refs.append(ref)
 
     activities = []
     for cp in plan.conditions:
@@ -126,7 +145,7 @@ def careplan_bundle(plan: TreatmentPlan) -> dict[str, Any]:
         "description": " ".join(plan.summary)[:4000] or "No options: see notes.",
         "addresses": [{"reference": r} for refs in condition_refs.values() for r in refs
                       if any(cp.condition in condition_refs and r in condition_refs[cp.condition] for cp in plan.conditions)],
-        "supportingInfo": [{"reference": r} for r in genotype_refs],
+        "supportingInfo": [{"reference": r} for r in genotype_refs + finding_refs],
         "activity": activities,
         "note": [{"text": m} for m in plan.missing] + [{"text": f"knowledge: {v}"} for v in plan.knowledge.values()],
     }
