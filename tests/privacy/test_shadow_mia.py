@@ -103,3 +103,24 @@ def test_black_box_mia_is_unbiased_when_members_were_never_seen(actg):
         leak.append(mia_auc(a, cho, a.iloc[rng.permutation(len(a))], schema, rng)["mia_auc"])
     assert abs(np.mean(null) - 0.5) < 0.02
     assert min(leak) > 0.9
+
+
+def test_bench_reports_shadow_column_calibration_and_checks():
+    from genmed.privacy.bench import checks, markdown, mia_calibration, run_dp_bench
+
+    sh = {"methods": ["bootstrap", "structured"], "targets": 2, "shadows": 20, "tests": 10}
+    res = run_dp_bench(["veterans"], [3.0], 2, ["structured", "independent"], 0, [], log=lambda m: None, shadow=sh)
+    summ = {(r["method"], r["epsilon"]): r for r in res["veterans"]["summary"]}
+    assert summ[("structured", 3.0)]["shadow"]["targets"] == 2 and summ[("independent", 3.0)]["shadow"] is None
+    assert summ[("bootstrap", 0.0)]["mia_auc"][0] > 0.65  # leak control flagged by the black-box attack
+    chk = checks(res)
+    names = [c["check"] for c in chk]
+    assert "shadow-model MIA AUC <= 0.55 for structured at every ε" in names
+    assert "bootstrap control shadow-model MIA AUC >= 0.75" in names
+    cal = [{"dataset": "veterans", **c} for c in mia_calibration("veterans", 2, configs=(("independent", 3.0),),
+                                                                 log=lambda m: None)]
+    assert set(cal[0]["null"]) == {"mia_auc_domias", "mia_auc_distance", "mia_auc_naive_max", "mia_auc"}
+    md = markdown(res, chk, {}, {"datasets": ["veterans"], "epsilons": [3.0], "repeats": 2, "sn_eps": [],
+                                 "sn_repeats": 0, "shadow": sh, "calibration": cal, "seconds": 1.0})
+    assert "shadow-model MIA AUC [95% CI]" in md and "not run" in md and "Is the black-box attack biased?" in md
+    assert "2 targets × (20 shadow + 10 test releases) = 60 generator fits" in md
