@@ -4,6 +4,12 @@ cross-validation against a ridge-regression-from-RNA baseline on the same folds.
 The model is :class:`~genmed.omics.model.LatentModel` with ``protein=True``: NB for RNA, a background/foreground
 NB mixture per protein, one shared latent. During training the protein input of half of the cells is masked, so
 the encoder also learns to place a cell from its RNA alone - which is what imputation uses.
+
+Imputation read-outs (both from the RNA-only latent, proteins hidden from the encoder): the generative decoder
+(expected log1p count under the background/foreground mixture - the scale the evaluation uses), and a supervised
+linear head from the latent to log1p protein fitted on the training cells. Both are averaged over an ensemble of
+models trained with different seeds (on a few hundred cells one VAE's latent is noisy; measured on ECCITE-seq,
+5 folds: head 0.431 with one model, 0.458 with three).
 """
 
 from __future__ import annotations
@@ -26,11 +32,22 @@ def fit_rna_protein_model(adata, config: ModelConfig | None = None, **overrides)
     return fit_latent_model(adata, config, **overrides)
 
 
-def impute_proteins(model: LatentModel, adata) -> pd.DataFrame:
-    """Expected protein counts of each cell predicted from its RNA only (proteins hidden from the encoder)."""
+def impute_proteins(model: LatentModel, adata, *, log1p: bool = False) -> pd.DataFrame:
+    """Protein of each cell predicted from its RNA only (proteins hidden from the encoder).
+
+    ``log1p=False``: expected counts under the background/foreground mixture. ``log1p=True``: the expected log1p
+    count, pi log1p(mu_fg) + (1 - pi) log1p(mu_bg) (the mixture taken on the log scale, each component at its
+    mean) - log1p of the mixture mean is dominated by the foreground whenever pi > 0 and is a worse predictor of
+    log-scale protein (measured, PBMC10k 5-fold: median Pearson 0.66 vs 0.60)."""
     prep = model.prepare(adata)
     z = model.latent(prep, use_protein=False)
-    out = model.decode_protein(z, prep.cov)["mean"]
+    d = model.decode_protein(z, prep.cov)
+    if log1p:
+        pi = d["foreground_prob"]
+        fg = d["denoised"] / np.clip(pi, 1e-12, None)
+        out = pi * np.log1p(fg) + (1 - pi) * np.log1p(d["background"])
+    else:
+        out = d["mean"]
     return pd.DataFrame(out, index=adata.obs_names, columns=model.proteins)
 
 
@@ -41,12 +58,26 @@ def denoised_proteins(model: LatentModel, adata) -> pd.DataFrame:
     return pd.DataFrame(model.decode_protein(z, prep.cov)["denoised"], index=adata.obs_names, columns=model.proteins)
 
 
+def _fold_ci(values: list[float]) -> dict:
+    """Mean and two-sided 95% t-interval over folds."""
+    from scipy.stats import t
+
+    v = np.asarray(values, float)
+    half = float(t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+    return {"mean": float(v.mean()), "lo95": float(v.mean() - half), "hi95": float(v.mean() + half),
+            "per_fold": [float(x) for x in v]}
+
+
 def protein_imputation_cv(adata, *, folds: int = 5, seed: int = 0, n_genes: int = 2000, epochs: int = 200,
-                          threads: int = 1, model_config: dict | None = None) -> dict:
-    """K-fold CV over cells: train on the training cells (RNA + protein), predict every protein of the test cells
-    from RNA only - by the generative decoder, and by a linear head on the RNA-only latent fitted on the training
-    cells; ridge regression (RidgeCV on log-normalised HVGs) on the same folds as the baseline. Pearson per protein
-    on log1p counts over the pooled out-of-fold predictions."""
+                          threads: int = 1, n_seeds: int = 3, model_config: dict | None = None) -> dict:
+    """K-fold CV over cells: train ``n_seeds`` joint models on the training cells (RNA + protein) and predict every
+    protein of the test cells from RNA only - by the generative decoder (expected log1p count) and by a linear head
+    on the RNA-only latent fitted on the training cells, each averaged over the seeds; ridge regression (RidgeCV on
+    the same log-normalised HVGs, RNA only) on the same folds as the baseline. Both sides see the same input, the
+    test cells' RNA. Pearson per protein on log1p counts over the pooled out-of-fold predictions, and the median
+    over proteins per fold (mean and 95% t-interval over folds, and of the paired difference to ridge)."""
+    import time
+
     from scipy.stats import pearsonr
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
@@ -54,46 +85,55 @@ def protein_imputation_cv(adata, *, folds: int = 5, seed: int = 0, n_genes: int 
     pf = protein_frame(adata)
     if pf is None:
         raise InputError("no protein counts in the data")
+    if n_seeds < 1:
+        raise InputError(f"n_seeds must be >= 1, got {n_seeds}")
     y = np.log1p(pf.to_numpy(float))
     genes = select_hvg(adata, n_genes, scale="counts")  # unsupervised (RNA only): no leakage of the target
     gi = {g: i for i, g in enumerate(adata.var_names)}
     x_rna = log_normalise(adata.X)[:, [gi[g] for g in genes]]
-    pred_vae = np.zeros_like(y)
-    pred_ridge = np.zeros_like(y)
-    pred_head = np.zeros_like(y)
-    fold_seconds = []
-    import time
+    preds = {m: np.zeros_like(y) for m in ("vae", "vae_latent_head", "ridge")}
+    fold_idx, fold_seconds, epochs_run = [], [], []
 
     for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(y)):
         t0 = time.perf_counter()
         train = adata[tr].copy()
         train.uns["genmed_source"] = f"fold{k}-train"
-        cfg = dict(n_genes=n_genes, epochs=epochs, seed=seed + k, threads=threads, n_latent=20, n_hidden=128,
-                   patience=25)
-        cfg.update(model_config or {})
-        m = fit_rna_protein_model(train, **cfg)
-        pred_vae[te] = np.log1p(impute_proteins(m, adata[te]).to_numpy())
-        # second read-out of the same model: a linear head from the RNA-only latent to log proteins, fitted on the
-        # training cells (the latent as a learned representation, as scVI latents are used downstream)
-        z_tr = m.latent(m.prepare(adata[tr]), use_protein=False)
-        z_te = m.latent(m.prepare(adata[te]), use_protein=False)
-        pred_head[te] = RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(z_tr, y[tr]).predict(z_te)
+        dec, head = [], []
+        for s in range(n_seeds):
+            cfg = dict(n_genes=n_genes, epochs=epochs, seed=seed + k + 1000 * s, threads=threads, n_latent=20,
+                       n_hidden=128, patience=25)
+            cfg.update(model_config or {})
+            m = fit_rna_protein_model(train, **cfg)
+            epochs_run.append(m.metrics["epochs_run"])
+            dec.append(impute_proteins(m, adata[te], log1p=True).to_numpy())
+            # second read-out of the same model: a supervised linear head from the RNA-only latent to log1p protein,
+            # fitted on the training cells (the latent as a learned representation, as scVI latents are used)
+            z_tr = m.latent(m.prepare(train), use_protein=False)
+            z_te = m.latent(m.prepare(adata[te]), use_protein=False)
+            head.append(RidgeCV(alphas=np.logspace(-2, 3, 12)).fit(z_tr, y[tr]).predict(z_te))
+        preds["vae"][te] = np.mean(dec, 0)
+        preds["vae_latent_head"][te] = np.mean(head, 0)
         fold_seconds.append(round(time.perf_counter() - t0, 1))
-        r = RidgeCV(alphas=np.logspace(-1, 4, 12)).fit(x_rna[tr], y[tr])
-        pred_ridge[te] = r.predict(x_rna[te])
+        preds["ridge"][te] = RidgeCV(alphas=np.logspace(-1, 4, 12)).fit(x_rna[tr], y[tr]).predict(x_rna[te])
+        fold_idx.append(te)
 
-    def per_protein(pred):
+    def per_protein(pred, idx=slice(None)):
         out = []
         for j in range(y.shape[1]):
-            out.append(float(pearsonr(pred[:, j], y[:, j])[0]) if y[:, j].std() > 0 and pred[:, j].std() > 0 else np.nan)
-        return out
+            a, b = pred[idx, j], y[idx, j]
+            out.append(float(pearsonr(a, b)[0]) if a.std() > 0 and b.std() > 0 else np.nan)
+        return np.array(out)
 
-    pv, pr, ph = per_protein(pred_vae), per_protein(pred_ridge), per_protein(pred_head)
+    pooled = {m: per_protein(p) for m, p in preds.items()}
+    fold_med = {m: [float(np.nanmedian(per_protein(p, te))) for te in fold_idx] for m, p in preds.items()}
     names = [str(c) for c in pf.columns]
     return {"n_cells": int(adata.n_obs), "n_proteins": len(names), "folds": folds, "n_genes": len(genes),
-            "median_pearson": {"vae": float(np.nanmedian(pv)), "vae_latent_head": float(np.nanmedian(ph)),
-                               "ridge": float(np.nanmedian(pr))},
-            "per_protein": {n: {"vae": a, "vae_latent_head": c, "ridge": b}
-                            for n, a, b, c in zip(names, pv, pr, ph, strict=True)},
-            "vae_wins": int(np.nansum(np.array(pv) >= np.array(pr))),
-            "head_wins": int(np.nansum(np.array(ph) >= np.array(pr))), "fold_seconds": fold_seconds}
+            "n_seeds": n_seeds, "epochs_run": epochs_run,
+            "median_pearson": {m: float(np.nanmedian(v)) for m, v in pooled.items()},
+            "fold_median_pearson": {m: _fold_ci(v) for m, v in fold_med.items()},
+            "fold_difference_to_ridge": {m: _fold_ci(np.subtract(fold_med[m], fold_med["ridge"]))
+                                         for m in ("vae", "vae_latent_head")},
+            "per_protein": {n: {m: float(pooled[m][j]) for m in pooled} for j, n in enumerate(names)},
+            "vae_wins": int(np.nansum(pooled["vae"] >= pooled["ridge"])),
+            "head_wins": int(np.nansum(pooled["vae_latent_head"] >= pooled["ridge"])),
+            "fold_seconds": fold_seconds}

@@ -101,8 +101,14 @@ class LinearCox:
         return z @ self.coef
 
 
+L1_RATIOS = (0.01, 0.1, 0.5)  # ridge-like to lasso-like; chosen per training fold by inner CV
+ALPHAS = np.geomspace(1.0, 0.005, 20)
+
+
 def _fit(kind: str, X: pd.DataFrame, clin_cols: list[str], time_, event, alpha: float | None = None,
-         l1_ratio: float = 0.1) -> tuple[LinearCox, float | None]:
+         l1_ratio: float | None = None, seed: int = 0) -> tuple[LinearCox, dict | None]:
+    """Fit one model on standardised features (mean/sd of ``X`` only, i.e. of the training fold). Elastic-net
+    models take ``alpha``/``l1_ratio`` when given, else choose both by inner cross-validation on ``X``."""
     from sksurv.linear_model import CoxnetSurvivalAnalysis, CoxPHSurvivalAnalysis
 
     mean = X.mean().to_numpy()
@@ -112,34 +118,44 @@ def _fit(kind: str, X: pd.DataFrame, clin_cols: list[str], time_, event, alpha: 
     if kind == "clinical":
         m = CoxPHSurvivalAnalysis(alpha=0.1).fit(Z, y)
         return LinearCox(list(X.columns), mean, sd, np.asarray(m.coef_).ravel()), None
-    pf = np.array([0.0 if c in clin_cols else 1.0 for c in X.columns])
-    if alpha is None:
-        alpha = _choose_alpha(Z, y, pf, l1_ratio)
+    pf = np.array([0.0 if c in clin_cols else 1.0 for c in X.columns])  # clinical columns unpenalised
+    if alpha is None or l1_ratio is None:
+        alpha, l1_ratio = _choose_penalty(Z, y, pf, seed=seed)
     # a warm-started path down to alpha (a single small alpha alone can diverge)
     alphas = np.geomspace(alpha * 50, alpha, 15)
     m = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, alphas=alphas, penalty_factor=pf, max_iter=100000)
     m.fit(Z, y)
-    return LinearCox(list(X.columns), mean, sd, np.asarray(m.coef_)[:, -1]), alpha
+    return LinearCox(list(X.columns), mean, sd, np.asarray(m.coef_)[:, -1]), {"alpha": alpha, "l1_ratio": l1_ratio}
 
 
-def _choose_alpha(Z, y, pf, l1_ratio, folds: int = 4, seed: int = 0) -> float:
-    """Inner cross-validation over an elastic-net path: the alpha with the best pooled out-of-fold C-index."""
+def _choose_penalty(Z, y, pf, folds: int = 5, repeats: int = 3, seed: int = 0,
+                    l1_ratios: tuple[float, ...] = L1_RATIOS, alphas: np.ndarray = ALPHAS) -> tuple[float, float]:
+    """Inner cross-validation (``repeats`` x ``folds``, on the training data only) over elastic-net paths for each
+    ``l1_ratio``: the (alpha, l1_ratio) with the best pooled out-of-fold C-index, averaged over the repeats and
+    smoothed over neighbouring alphas (a single noisy peak of a 150-patient inner CV is not a choice)."""
     import warnings
 
     from sklearn.model_selection import StratifiedKFold
     from sksurv.linear_model import CoxnetSurvivalAnalysis
     from sksurv.metrics import concordance_index_censored
 
-    alphas = np.geomspace(1.0, 0.005, 15)
-    scores = np.zeros((len(Z), len(alphas)))
+    c = np.zeros((len(l1_ratios), len(alphas)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(Z, y["event"]):
-            m = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, alphas=alphas, penalty_factor=pf, max_iter=100000).fit(Z[tr], y[tr])
-            for i, a in enumerate(alphas):
-                scores[te, i] = m.predict(Z[te], alpha=a)
-    c = [concordance_index_censored(y["event"], y["time"], scores[:, i])[0] for i in range(len(alphas))]
-    return float(alphas[int(np.argmax(c))])
+        for r in range(repeats):
+            for li, l1 in enumerate(l1_ratios):
+                scores = np.zeros((len(Z), len(alphas)))
+                for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed + r).split(Z, y["event"]):
+                    m = CoxnetSurvivalAnalysis(l1_ratio=l1, alphas=alphas, penalty_factor=pf,
+                                               max_iter=100000).fit(Z[tr], y[tr])
+                    for i, a in enumerate(alphas):
+                        scores[te, i] = m.predict(Z[te], alpha=a)
+                c[li] += [concordance_index_censored(y["event"], y["time"], scores[:, i])[0]
+                          for i in range(len(alphas))]
+    c /= repeats
+    smooth = np.stack([np.convolve(np.pad(row, 1, mode="edge"), np.ones(3) / 3, mode="valid") for row in c])
+    li, ai = np.unravel_index(int(np.argmax(smooth)), smooth.shape)
+    return float(alphas[ai]), float(l1_ratios[li])
 
 
 MODELS = ("clinical", "expression", "clinical+expression", "pca-cox", "clinical+pca")
@@ -180,7 +196,7 @@ def cross_validate(data: RiskData, *, models: tuple[str, ...] = MODELS, folds: i
                     model, _ = _fit("clinical", Xtr, [], data.time[tr], data.event[tr])
                 else:
                     X, clin = _design(data, m)
-                    model, _ = _fit(m, X.iloc[tr], clin, data.time[tr], data.event[tr])
+                    model, _ = _fit(m, X.iloc[tr], clin, data.time[tr], data.event[tr], seed=s)
                     Xte = X.iloc[te]
                 scores[m][te] = model.score(Xte)
         for m in models:
@@ -216,23 +232,24 @@ def train_risk_model(name: str, out: str | Path, *, kind: str = "clinical+expres
         kind = "expression"
     cv = cross_validate(data, models=tuple(dict.fromkeys(("clinical", "expression", kind))), seeds=cv_seeds)
     X, clin = _design(data, kind)
-    model, alpha = _fit(kind, X, clin, data.time, data.event)
-    expr_model, expr_alpha = _fit("expression", data.expression, [], data.time, data.event)
+    model, pen = _fit(kind, X, clin, data.time, data.event, seed=seed)
+    expr_model, expr_pen = _fit("expression", data.expression, [], data.time, data.event, seed=seed)
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
         idx = rng.integers(0, len(data.time), len(data.time))
-        b, _ = _fit(kind, X.iloc[idx].reset_index(drop=True), clin, data.time[idx], data.event[idx], alpha=alpha)
+        b, _ = _fit(kind, X.iloc[idx].reset_index(drop=True), clin, data.time[idx], data.event[idx],
+                    **(pen or {}))
         boots.append({"coef": b.coef.tolist(), "mean": b.mean.tolist(), "sd": b.sd.tolist(),
                       "train_scores": np.sort(b.score(X)).round(5).tolist()})
     train_scores = model.score(X)
     doc = {
         "version": RISK_VERSION, "dataset": data.name, "source": data.source, "platform": data.platform, "kind": kind,
         "features": model.features, "clinical_features": clin, "mean": model.mean.tolist(), "sd": model.sd.tolist(),
-        "coef": model.coef.tolist(), "alpha": alpha, "bootstrap_coef": boots,
+        "coef": model.coef.tolist(), "penalty": pen, "bootstrap_coef": boots,
         "train_scores": np.sort(train_scores).tolist(),
         "expression_only": {"features": expr_model.features, "mean": expr_model.mean.tolist(),
-                            "sd": expr_model.sd.tolist(), "coef": expr_model.coef.tolist(), "alpha": expr_alpha,
+                            "sd": expr_model.sd.tolist(), "coef": expr_model.coef.tolist(), "penalty": expr_pen,
                             "train_scores": np.sort(expr_model.score(data.expression)).tolist()},
         "gene_range": {"min": data.expression.min().tolist(), "max": data.expression.max().tolist(),
                        "median": float(np.median(data.expression.to_numpy()))},
