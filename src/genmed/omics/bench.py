@@ -355,44 +355,32 @@ def bench_simulation(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
     ECCITE-seq counts: our NB model and scvi-tools SCVI on the same split, genes and epoch budget, both sampled from
     the aggregate posterior of the training cells.
     """
-    import tempfile
-
-    from genmed.omics.io import load_dataset
-    from genmed.omics.model import fit_latent_model, save_reference
-    from genmed.omics.scvi_compare import scvi_available
+    from genmed.omics.scvi_compare import scvi_available, scvi_posterior_samples
     from genmed.omics.simulate import realism, simulate_cells
 
-    res: dict = {"eccite": {}, **_kang_simulation(seed, threads)}
-    ecc = load_dataset("eccite-pbmc")
-    tr, te = _split(ecc, seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        m = fit_latent_model(tr, likelihood="nb", n_genes=2000, n_latent=20, n_hidden=128, epochs=200, patience=25,
-                             seed=seed, threads=threads, out=tmp)
-        save_reference(m, tr, tmp)  # sample from the aggregate posterior, not the prior
-        sim = simulate_cells(m, 500, seed=seed)
-    res["eccite"] = realism(te, sim, m.genes, seed=seed).as_dict()
-    res["eccite"]["real_train_vs_heldout"] = realism(te, tr, m.genes, seed=seed).as_dict()
-    res["eccite_model"] = {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes", "batch_size")}
+    res: dict = _kang_simulation(seed, threads)
+
     have_scvi, scvi_version = scvi_available()
     res["scvi_version"] = scvi_version if have_scvi else None
-    if have_scvi:
-        from genmed.omics.scvi_compare import fit_scvi, scvi_posterior_samples
-
-        runs = {}
-        for v, warm in (("defaults", None), ("matched_warmup", m.config.kl_warmup_epochs)):
-            sm, met = fit_scvi(tr, m.genes, likelihood="nb", max_epochs=m.config.epochs,
-                               batch_size=m.metrics["batch_size"], patience=m.config.patience,
-                               val_fraction=m.config.val_fraction, seed=seed, threads=threads, kl_warmup_epochs=warm)
+    res["eccite_schedules"] = {}
+    for schedule in SCHEDULES:
+        p = _model_pair("eccite-pbmc", seed, threads, schedule)
+        m, tr, te = p["ours"], p["train"], p["test"]
+        sim = simulate_cells(m, 500, seed=seed)
+        r = {"ours": {**realism(te, sim, m.genes, seed=seed).as_dict(),
+                      "model": {k: m.metrics[k] for k in ("epochs_run", "s_per_epoch", "n_genes", "batch_size")}},
+             "real_train_vs_heldout": realism(te, tr, m.genes, seed=seed).as_dict(), "scvi": {}}
+        for v, (sm, met) in p["scvi"].items():
             ssim = scvi_posterior_samples(sm, tr, 500, seed=seed)
-            runs[v] = {**realism(te, ssim, m.genes, seed=seed).as_dict(), "model": met}
-        res["eccite_scvi_runs"] = runs
+            r["scvi"][v] = {**realism(te, ssim, m.genes, seed=seed).as_dict(), "model": met}
+        res["eccite_schedules"][schedule] = r
     k = res["kang"]
     res["summary"] = {"kang_min_gene_mean_r2": min(r["gene_mean_r2"] for r in k.values()),
                       "kang_groups_ge_095": sum(r["gene_mean_r2"] >= 0.95 for r in k.values()),
                       "kang_min_ceiling": min(r["ceiling_real_half"]["gene_mean_r2"] for r in k.values()),
-                      "eccite_auroc": res["eccite"]["classifier_auroc"],
-                      "eccite_scvi_auroc": min((r["classifier_auroc"] for r in res.get("eccite_scvi_runs", {}).values()),
-                                               default=None),
+                      "eccite_auroc": {k: v["ours"]["classifier_auroc"] for k, v in res["eccite_schedules"].items()},
+                      "eccite_scvi_auroc": {k: min((r["classifier_auroc"] for r in v["scvi"].values()), default=None)
+                                            for k, v in res["eccite_schedules"].items()},
                       "seconds_1000_cells": res["seconds_1000_cells"]}
     return _simulation_markdown(res), res
 
@@ -447,32 +435,39 @@ def _simulation_markdown(res: dict) -> str:
               "genes, whose means are the noisiest) and a 20% held-out set (11-71 cells per group); scGen's "
               "convention uses all genes. The metric itself is unchanged (squared Pearson of log-space means).",
               ""]
-    e = res["eccite"]
-    em = res["eccite_model"]
     cols = ["gene_mean_r2", "gene_var_r2", "zero_fraction_error", "classifier_auroc", "mmd_pca"]
-    lines += [f"**ECCITE-seq PBMC counts** (80/20 split, {e['n_real']} held-out cells; 2,000 HVGs; 500 posterior-"
-              "predictive cells per model, drawn from the aggregate posterior of the training cells: a random "
-              "training cell, z ~ q(z | x), its observed library size, then the likelihood).", "",
-              "| model | gene-mean R² | gene-variance R² | zero-fraction error | classifier AUROC | MMD (PCA) | epochs "
-              "| s/epoch |", "|---|---|---|---|---|---|---|---|",
-              "| ours (NB, 2 x 128 hidden, 20 latent) | " + " | ".join(f"{e[c]:.3f}" for c in cols)
-              + f" | {em['epochs_run']} | {em['s_per_epoch']:.2f} |"]
-    runs = res.get("eccite_scvi_runs") or {}
-    for v, s in runs.items():
-        sm = s["model"]
-        lines.append(f"| scvi-tools SCVI {res['scvi_version']} (NB, 1 x 128 hidden, 10 latent; KL warm-up "
-                     f"{sm['kl_warmup_epochs']} epochs{' = its default' if v == 'defaults' else ' = ours'}) | "
-                     + " | ".join(f"{s[c]:.3f}" for c in cols) + f" | {sm['epochs_run']} | {sm['s_per_epoch']:.2f} |")
-    s = min(runs.values(), key=lambda r: r["classifier_auroc"]) if runs else None
-    r = e["real_train_vs_heldout"]
-    lines.append("| real training cells (ceiling) | " + " | ".join(f"{r[c]:.3f}" for c in cols) + " | - | - |")
+    sch = res["eccite_schedules"]
+    first = next(iter(sch.values()))
+    lines += [f"**ECCITE-seq PBMC counts** (80/20 split, {first['ours']['n_real']} held-out cells; 2,000 HVGs; 500 "
+              "posterior-predictive cells per model, drawn from the aggregate posterior of the training cells: a "
+              "random training cell, z ~ q(z | x), its observed library size, then the likelihood). Our NB model "
+              "and scvi-tools SCVI on the same training cells, genes, epoch budget (200) and batch size, under two "
+              "schedules: " + "; ".join(f"`{k}` = {v}" for k, v in SCHEDULES.items()) + ". SCVI is run with its "
+              "default KL warm-up (400 epochs) and with ours (10 epochs); the target is judged against the better "
+              "(lower AUROC) of the two.", "",
+              "| schedule | model | gene-mean R² | gene-variance R² | zero-fraction error | classifier AUROC | MMD (PCA) "
+              "| epochs | s/epoch |", "|---|---|---|---|---|---|---|---|---|"]
+    verdicts = []
+    for name, r in sch.items():
+        o, om = r["ours"], r["ours"]["model"]
+        lines.append(f"| {name} | ours (NB, 2 x 128 hidden, 20 latent) | " + " | ".join(f"{o[c]:.3f}" for c in cols)
+                     + f" | {om['epochs_run']} | {om['s_per_epoch']:.2f} |")
+        for v, sr in r["scvi"].items():
+            sm = sr["model"]
+            lines.append(f"| {name} | SCVI {res['scvi_version']} (NB, 1 x 128 hidden, 10 latent; KL warm-up "
+                         f"{sm['kl_warmup_epochs']} epochs{', its default' if v == 'defaults' else ', as ours'}) | "
+                         + " | ".join(f"{sr[c]:.3f}" for c in cols) + f" | {sm['epochs_run']} | {sm['s_per_epoch']:.2f} |")
+        c = r["real_train_vs_heldout"]
+        lines.append(f"| {name} | real training cells (ceiling) | " + " | ".join(f"{c[k]:.3f}" for k in cols)
+                     + " | - | - |")
+        if r["scvi"]:
+            best = min(r["scvi"].values(), key=lambda x: x["classifier_auroc"])
+            ok = o["classifier_auroc"] <= best["classifier_auroc"] + 0.05
+            verdicts.append(f"{name}: {'met' if ok else 'NOT met'} (ours {o['classifier_auroc']:.3f} vs SCVI "
+                            f"{best['classifier_auroc']:.3f})")
     lines.append("")
-    if s:
-        ok = e["classifier_auroc"] <= s["classifier_auroc"] + 0.05
-        lines.append(f"- Target (our AUROC ≤ SCVI's + 0.05, against the better SCVI run): **{'met' if ok else 'NOT met'}** "
-                     f"({e['classifier_auroc']:.3f} vs {s['classifier_auroc']:.3f}). Same training cells, genes, maximum epochs "
-                     f"({res['eccite_model'].get('batch_size')}-cell batches), early stopping (patience 25 on a 10% "
-                     "validation split, best state kept) for both.")
+    if verdicts:
+        lines.append("- Target (our AUROC ≤ SCVI's + 0.05): " + "; ".join(verdicts) + ".")
     else:
         lines.append("- scvi-tools is not importable here; install the `bench-omics` extra for the SCVI comparator.")
     lines.append(f"- 1,000 cells simulated in {res['seconds_1000_cells']:.2f} s (best of 3 calls; first call "
@@ -497,33 +492,71 @@ def _marginal_nll(train, test, lik: str) -> float:
     return float(-stats.nbinom.logpmf(test.x, theta, theta / (theta + mu)).sum(1).mean())
 
 
-def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+LATENT_SETS = (("eccite-pbmc", "nb", 200), ("pbmc10k-protein", "nb", 200), ("kang2018", "gauss", 60))
+SCHEDULES = {"early_stopping": "both with early stopping (patience 25 epochs on a 10% validation split of the "
+                                "training cells, best validation state kept)",
+             "full_budget": "both without early stopping (all training cells, every epoch of the budget)"}
+_PAIRS: dict = {}
+
+
+def _model_pair(name: str, seed: int, threads: int, schedule: str) -> dict:
+    """Our model and scvi-tools SCVI (two KL warm-ups) trained on the same split, genes, epochs, batch size and
+    schedule; cached so the latent and simulation parts of one run share them."""
+    import tempfile
+
     from genmed.omics.io import load_dataset
-    from genmed.omics.model import fit_latent_model
-    from genmed.omics.scvi_compare import scvi_available
+    from genmed.omics.model import fit_latent_model, save_reference
+    from genmed.omics.scvi_compare import fit_scvi, scvi_available
+
+    key = (name, seed, threads, schedule)
+    if key in _PAIRS:
+        return _PAIRS[key]
+    lik, epochs = {n: (lk, ep) for n, lk, ep in LATENT_SETS}[name]
+    tr, te = _split(load_dataset(name), seed)
+    # Gaussian: start at the gene means/sds (data_init) - from a uniform start the per-gene variances of sparse
+    # genes are far from converged after 60 epochs and dominate the NLL (measured: 158 vs -1360 for no latent)
+    kw = dict(kl_weight=0.05, n_hidden=256, n_latent=30, data_init=True) if lik == "gauss" else \
+        dict(n_hidden=128, n_latent=20)
+    es = schedule == "early_stopping"
+    val = 0.1 if es else 0.0
+    out = tempfile.mkdtemp(prefix=f"genmed-bench-{name}-")
+    m = fit_latent_model(tr, likelihood=lik, n_genes=2000, epochs=epochs, patience=25 if es else epochs,
+                         val_fraction=val, seed=seed, threads=threads, out=out, **kw)
+    save_reference(m, tr, out)  # simulation samples the aggregate posterior of the training cells
+    pair = {"train": tr, "test": te, "ours": m, "likelihood": lik, "epochs": epochs, "scvi": {}}
+    if scvi_available()[0]:
+        for v, warm in (("defaults", None), ("matched_warmup", m.config.kl_warmup_epochs)):
+            pair["scvi"][v] = fit_scvi(tr, m.genes, likelihood="normal" if lik == "gauss" else "nb",
+                                       max_epochs=epochs, batch_size=m.metrics["batch_size"], patience=25,
+                                       val_fraction=val, seed=seed, threads=threads, kl_warmup_epochs=warm)
+    _PAIRS[key] = pair
+    return pair
+
+
+def _latent_schedules(name: str) -> tuple[str, ...]:
+    # Kang: 60 epochs, early stopping rarely fires; SCVI's Gaussian is far off either way (see text)
+    return ("early_stopping",) if name == "kang2018" else ("early_stopping", "full_budget")
+
+
+def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
+    from genmed.omics.scvi_compare import scvi_available, scvi_nll_per_cell
 
     have_scvi, scvi_version = scvi_available()
     rows = []
-    for name, lik, epochs in (("eccite-pbmc", "nb", 200), ("pbmc10k-protein", "nb", 200), ("kang2018", "gauss", 60)):
-        a = load_dataset(name)
-        tr, te = _split(a, seed)
-        # Gaussian: start at the gene means/sds (data_init) - from a uniform start the per-gene variances of sparse
-        # genes are far from converged after 60 epochs and dominate the NLL (measured: 158 vs -1360 for no latent)
-        kw = dict(kl_weight=0.05, n_hidden=256, n_latent=30, data_init=True) if lik == "gauss" else \
-            dict(n_hidden=128, n_latent=20)
-        m = fit_latent_model(tr, likelihood=lik, n_genes=2000, epochs=epochs, patience=25, seed=seed,
-                             threads=threads, **kw)
-        nll = m.nll_per_cell(m.prepare(te))
-        base = _marginal_nll(m.prepare(tr), m.prepare(te), lik)
-        row = {"dataset": name, "likelihood": lik, "n_train": tr.n_obs, "n_test": te.n_obs, **nll,
-               "marginal_nll": base, "epochs": m.metrics["epochs_run"], "s_per_epoch": m.metrics["s_per_epoch"],
-               "batch_size": m.metrics["batch_size"], "scvi": None}
-        if have_scvi:
-            runs = {v: _scvi_latent(tr, te, m, lik, epochs, seed, threads, warm)
-                    for v, warm in (("defaults", None), ("matched_warmup", m.config.kl_warmup_epochs))}
-            row["scvi_runs"] = runs
-            row["scvi"] = min(runs.values(), key=lambda r: r["rna_nll"])  # the stronger SCVI is the comparator
-        rows.append(row)
+    for name, lik, _ in LATENT_SETS:
+        for schedule in _latent_schedules(name):
+            p = _model_pair(name, seed, threads, schedule)
+            m, tr, te = p["ours"], p["train"], p["test"]
+            nll = m.nll_per_cell(m.prepare(te))
+            base = _marginal_nll(m.prepare(tr), m.prepare(te), lik)
+            row = {"dataset": name, "likelihood": lik, "schedule": schedule, "n_train": tr.n_obs,
+                   "n_test": te.n_obs, **nll, "marginal_nll": base, "epochs": m.metrics["epochs_run"],
+                   "s_per_epoch": m.metrics["s_per_epoch"], "batch_size": m.metrics["batch_size"], "scvi": None}
+            if p["scvi"]:
+                runs = {v: {**met, **scvi_nll_per_cell(sm, te)} for v, (sm, met) in p["scvi"].items()}
+                row["scvi_runs"] = runs
+                row["scvi"] = min(runs.values(), key=lambda r: r["rna_nll"])  # the stronger SCVI is the comparator
+            rows.append(row)
     lines = ["### Latent model: held-out reconstruction NLL per cell (2,000 HVGs, 80/20 split)", "",
              "Held-out RNA NLL per cell = -log p(x | z = encoder mean, observed library) summed over the genes, "
              "averaged over test cells. Reference column: the same likelihood without a latent (per-gene NB with the "
@@ -531,30 +564,30 @@ def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
              ""]
     if have_scvi:
         lines += [f"scvi-tools SCVI {scvi_version} in the same run, like for like: the same training cells, the "
-                  "same 2,000 genes (ours), the same maximum epochs, batch size and early stopping (patience 25 "
-                  "epochs on a 10% validation split of the training cells, best validation state kept), the same "
-                  "test cells and the same NLL definition (z = encoder mean). SCVI otherwise at its defaults (1 x 128 "
-                  "hidden, 10 latent, per-gene dispersion, observed library size), run twice: with its default KL "
-                  "warm-up (400 epochs - longer than the budget, so its KL weight stays below 1 and its ELBO-based "
-                  "early stopping fires early) and with our warm-up (10 epochs); the table shows the better of the "
-                  "two (lower held-out NLL) and the target is judged against it. Ours: KL weight 1 on counts, 0.05 "
-                  "on Kang (the scGen preset), 10-epoch warm-up. Likelihood: NB on "
-                  "the count sets; on the log-normalised Kang subset SCVI's `gene_likelihood=\"normal\"` (a "
-                  "Gaussian per gene: mean = decoder proportion x the cell's total, per-gene sd) against our "
-                  "Gaussian - both proper densities of the same values, so the NLLs compare (NB does not apply to "
-                  "non-count data). `SCVI own` = scvi-tools' `get_reconstruction_error` (z sampled once).", ""]
-    lines += ["| data set | likelihood | train / test cells | ours: RNA NLL per cell | SCVI: RNA NLL per cell "
-              "| ours vs SCVI | SCVI own | SCVI default / matched warm-up | no-latent reference | KL ours / SCVI "
+                  "same 2,000 genes (ours), the same epoch budget and batch size, the same test cells and the same "
+                  "NLL definition (z = encoder mean), under two schedules: "
+                  + "; ".join(f"`{k}` = {v}" for k, v in SCHEDULES.items())
+                  + ". SCVI otherwise at its defaults (1 x 128 hidden, 10 latent, per-gene dispersion, observed "
+                  "library size), each time run twice: with its default KL warm-up (400 epochs - longer than the "
+                  "budget, so its KL weight stays below 1, and its ELBO-based early stopping fires early) and with "
+                  "our warm-up (10 epochs); the table shows the better of the two (lower held-out NLL) and the "
+                  "target is judged against it. Ours: 2 x 128 hidden, 20 latent, KL weight 1 on counts; on Kang "
+                  "2 x 256, 30 latent, KL weight 0.05 (the scGen preset). Likelihood: NB on the count sets; on the "
+                  "log-normalised Kang subset SCVI's `gene_likelihood=\"normal\"` (a Gaussian per gene: mean = "
+                  "decoder proportion x the cell's total, per-gene sd) against our Gaussian - both proper densities "
+                  "of the same values, so the NLLs compare; NB does not apply to non-count data. `SCVI own` = "
+                  "scvi-tools' `get_reconstruction_error` (z sampled once).", ""]
+    lines += ["| data set | likelihood | schedule | train / test cells | ours: RNA NLL per cell | SCVI: RNA NLL per "
+              "cell | ours vs SCVI | SCVI own | SCVI default / matched warm-up | no-latent reference | KL ours / SCVI "
               "| epochs ours / SCVI | s/epoch ours / SCVI |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     verdicts = []
     for r in rows:
         sc = r["scvi"]
         if sc:
             rel = (r["rna_nll"] - sc["rna_nll"]) / abs(sc["rna_nll"])
             r["relative_to_scvi"] = rel
-            ok = rel <= 0.02
-            verdicts.append(f"{r['dataset']} {'met' if ok else 'NOT met'} ({rel:+.1%})")
+            verdicts.append(f"{r['dataset']} ({r['schedule']}) {'met' if rel <= 0.02 else 'NOT met'} ({rel:+.1%})")
             both = r["scvi_runs"]
             scells = (f"{sc['rna_nll']:.1f} | {rel:+.1%} | {sc['scvi_reconstruction_error_sampled_z']:.1f} | "
                       f"{both['defaults']['rna_nll']:.1f} / {both['matched_warmup']['rna_nll']:.1f} | "
@@ -563,29 +596,23 @@ def bench_latent(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
         else:
             scells = (f"not run | - | - | - | {r['marginal_nll']:.1f} | {r['kl']:.1f} / - | {r['epochs']} / - | "
                       f"{r['s_per_epoch']:.2f} / -")
-        lines.append(f"| {r['dataset']} | {r['likelihood']} | {r['n_train']} / {r['n_test']} | {r['rna_nll']:.1f} | "
-                     + scells + " |")
+        lines.append(f"| {r['dataset']} | {r['likelihood']} | {r['schedule']} | {r['n_train']} / {r['n_test']} | "
+                     f"{r['rna_nll']:.1f} | " + scells + " |")
     lines.append("")
     if have_scvi:
         lines.append("- Target (ours within 2% of SCVI or better; relative = (ours - SCVI) / |SCVI|, negative = ours "
                      "lower): " + "; ".join(verdicts) + ".")
+        lines.append("- Kang: SCVI's Gaussian option ties its mean to the cell's total and starts its per-gene sd far "
+                     "from the data; within 60 epochs it does not reach even the no-latent per-gene Gaussian, so that "
+                     "row says little about SCVI's latent model - the count rows are the like-for-like comparison.")
     else:
         lines.append(f"- scvi-tools is not importable here ({scvi_version}); install the `bench-omics` extra to run "
                      "the SCVI comparison.")
     lines.append("- For scale, issue #9 measured scvi-tools at 38 s/epoch on 10k cells x 2,000 genes and 11 s/epoch "
                  "on the Kang subset on a shared CPU.")
-    summary = {r["dataset"]: {"ours": r["rna_nll"], "scvi": (r["scvi"] or {}).get("rna_nll")} for r in rows}
+    summary = {f"{r['dataset']}/{r['schedule']}": {"ours": r["rna_nll"], "scvi": (r["scvi"] or {}).get("rna_nll")}
+               for r in rows}
     return "\n".join(lines), {"rows": rows, "scvi_version": scvi_version if have_scvi else None, "summary": summary}
-
-
-def _scvi_latent(tr, te, m, lik: str, epochs: int, seed: int, threads: int, warmup: int | None) -> dict:
-    """SCVI on the same training cells and genes as our model ``m``; held-out NLL on ``te``."""
-    from genmed.omics.scvi_compare import fit_scvi, scvi_nll_per_cell
-
-    sm, met = fit_scvi(tr, m.genes, likelihood="normal" if lik == "gauss" else "nb", max_epochs=epochs,
-                       batch_size=m.metrics["batch_size"], patience=m.config.patience,
-                       val_fraction=m.config.val_fraction, seed=seed, threads=threads, kl_warmup_epochs=warmup)
-    return {**met, **scvi_nll_per_cell(sm, te)}
 
 
 def register(app: typer.Typer) -> None:
