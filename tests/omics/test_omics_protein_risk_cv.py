@@ -24,7 +24,10 @@ def test_protein_imputation_cv_ensemble_and_fold_intervals(pbmc):
     from genmed.omics.protein import protein_imputation_cv
 
     r = protein_imputation_cv(pbmc, folds=2, epochs=2, n_genes=300, n_seeds=2)
-    assert set(r["median_pearson"]) == {"vae", "vae_latent_head", "ridge"}
+    from genmed.omics.protein import READOUTS
+
+    assert set(r["median_pearson"]) == set(READOUTS) == set(r["fold_median_pearson"])
+    assert set(r["wins_vs_ridge"]) == set(READOUTS) - {"ridge"}
     assert r["n_seeds"] == 2 and len(r["epochs_run"]) == 4  # 2 folds x 2 seeds
     for m, ci in r["fold_median_pearson"].items():
         assert len(ci["per_fold"]) == 2 and ci["lo95"] <= ci["mean"] <= ci["hi95"], m
