@@ -233,6 +233,10 @@ def bench_risk(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
     return "\n".join(lines), res
 
 
+def _ci(d: dict) -> str:
+    return f"{d['mean']:+.3f} [{d['lo95']:+.3f}, {d['hi95']:+.3f}]"
+
+
 def bench_protein(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
     from genmed.omics.io import load_dataset
     from genmed.omics.protein import protein_imputation_cv
@@ -270,10 +274,15 @@ def bench_protein(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
     met = {n: r["median_pearson"]["vae_latent_ensemble"] >= r["median_pearson"]["ridge"] for n, r in res.items()}
     secs = {n: sum(r["fold_seconds"]) / len(r["fold_seconds"]) for n, r in res.items()}
     lines += ["", f"- Target (ours ≥ ridge baseline, ECCITE-seq 500): "
-              f"{'met' if met['eccite-pbmc'] else 'NOT met'} by the latent head (linear + kNN) on the pooled median; "
-              "the per-fold difference and its 95% interval show the margin, which includes zero unless its lower end "
-              "is positive. The generative decoder alone stays below ridge on both sets. PBMC10k 200: latent head "
-              f"{'≥' if met['pbmc10k-protein'] else '<'} ridge.",
+              f"{'met' if met['eccite-pbmc'] else 'NOT met'} by the latent head (linear + kNN) on the pooled median "
+              f"({_f(res['eccite-pbmc']['median_pearson']['vae_latent_ensemble'])} vs "
+              f"{_f(res['eccite-pbmc']['median_pearson']['ridge'])}); per fold the difference is "
+              f"{_ci(res['eccite-pbmc']['fold_difference_to_ridge']['vae_latent_ensemble'])}"
+              + (", an interval that includes 0: statistically a tie, not a demonstrated gain."
+                 if res['eccite-pbmc']['fold_difference_to_ridge']['vae_latent_ensemble']['lo95'] <= 0 else ".")
+              + " The generative decoder alone stays below ridge on both sets. PBMC10k 200: latent head "
+              f"{'≥' if met['pbmc10k-protein'] else '<'} ridge "
+              f"({_ci(res['pbmc10k-protein']['fold_difference_to_ridge']['vae_latent_ensemble'])} per fold).",
               "- Selection: the linear + kNN average was chosen after comparing read-outs on these same ECCITE folds "
               "(computed for two runs before this one, both 0.454 vs ridge 0.449: the configuration here with other "
               "seeds, and 30 latent dims / KL weight 0.5); the linear head alone gave 0.441-0.458 across runs, a tie "
@@ -287,10 +296,12 @@ def bench_protein(threads: int = 1, seed: int = 0) -> tuple[str, dict]:
               "", "Published context: totalVI (Gayoso et al., Nat Methods 2021) evaluates protein imputation on "
               "10k-cell data sets; no number on these small subsets exists.", "",
               "<details><summary>Per-protein Pearson r (pooled out-of-fold)</summary>", "",
-              "| data set | protein | ours: decoder | ours: latent head | ridge |", "|---|---|---|---|---|"]
+              "| data set | protein | ours: decoder | ours: linear head | ours: kNN | **ours: linear + kNN** | ridge |",
+              "|---|---|---|---|---|---|---|"]
     for name, r in res.items():
         for prot, v in r["per_protein"].items():
-            lines.append(f"| {name} | {prot} | {_f(v['vae'])} | {_f(v['vae_latent_head'])} | {_f(v['ridge'])} |")
+            lines.append(f"| {name} | {prot} | {_f(v['vae'])} | {_f(v['vae_latent_head'])} | {_f(v['vae_latent_knn'])} "
+                         f"| {_f(v['vae_latent_ensemble'])} | {_f(v['ridge'])} |")
     lines += ["", "</details>"]
     res["summary"] = {k: v["median_pearson"] for k, v in res.items()}
     return "\n".join(lines), res
