@@ -346,6 +346,10 @@ def genomic_risk(model_dir: str | Path, profile: pd.Series, *, top: int = 10, so
             ts = np.array(b["train_scores"])
             pcts.append(np.searchsorted(ts, sb) / len(ts) * 100)
         plo, phi = (float(v) for v in np.quantile(pcts, [0.05, 0.95]))
+        # refits on resampled cohorts (duplicated patients) spread scores more than the full-data fit, so near the
+        # tails all refits can place the patient beyond the point estimate; keep the interval conservative and
+        # coherent by extending it to include the point estimate
+        plo, phi = min(plo, pct), max(phi, pct)
     else:
         plo, phi = float("nan"), float("nan")
         flags.append("no bootstrap interval for the fallback model")
