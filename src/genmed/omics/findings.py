@@ -40,6 +40,12 @@ class OmicsFindings:
         return {"section": self.section, "findings": [asdict(f) for f in self.findings]}
 
 
+def _ordinal(x: float) -> str:
+    n = int(round(x))
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _risk_finding(path: Path) -> Finding:
     from genmed.omics.risk import genomic_risk, read_patient_expression
 
@@ -48,7 +54,7 @@ def _risk_finding(path: Path) -> Finding:
     c = f"{p['cv_c_index']:.2f} ± {p['cv_c_index_sd']:.2f}" if p.get("cv_c_index") is not None else "n/a"
     up = [d["feature"] for d in res.drivers if d["direction"] == "up"][:3]
     down = [d["feature"] for d in res.drivers if d["direction"] == "down"][:3]
-    summary = (f"Distant-metastasis risk at the {res.percentile:.0f}th percentile of the GSE7390 cohort (90% interval "
+    summary = (f"Distant-metastasis risk at the {_ordinal(res.percentile)} percentile of the GSE7390 cohort (90% interval "
                f"{res.percentile_lo90:.0f}-{res.percentile_hi90:.0f}; group: {res.risk_group}). Model "
                f"{res.model} Cox, cross-validated C-index {c}. Pushing risk up: {', '.join(up) or 'none'}; down: "
                f"{', '.join(down) or 'none'}.")
