@@ -64,10 +64,9 @@ class GraphGAParams(OptimizerParams):
     patience: int = Field(default=5, ge=0, description="stop after this many stalled generations (0 = never)")
 
 
-@OPTIMIZERS.register("graph-ga")
-class GraphGA(Optimizer):
-    name = "graph-ga"
-    Params = GraphGAParams
+class PopulationOptimizer(Optimizer):
+    """Shared state of the population-based optimisers: a best-first population, its scores and two seeded RNGs
+    (``random`` for the graph operators, numpy for parent draws), saved and restored for resumable runs."""
 
     def __init__(self, params=None, *, seed: int = 0):
         super().__init__(params, seed=seed)
@@ -75,13 +74,17 @@ class GraphGA(Optimizer):
         self.np_rng = np.random.default_rng(seed)
         self.population: list[str] = []
         self.scores: list[float] = []
-        self.patience_used = 0
-        self.old_top100: float | None = None
+
+    def extra_state(self) -> dict[str, Any]:
+        """Optimiser-specific counters to checkpoint beside the population."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        pass
 
     def state(self) -> dict[str, Any]:
         return {"step": self.step, "population": self.population, "scores": self.scores,
-                "rng": self.rng.getstate(), "np_rng": self.np_rng.bit_generator.state,
-                "patience_used": self.patience_used, "old_top100": self.old_top100}
+                "rng": self.rng.getstate(), "np_rng": self.np_rng.bit_generator.state, **self.extra_state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.step = state["step"]
@@ -89,6 +92,23 @@ class GraphGA(Optimizer):
         rs = state["rng"]
         self.rng.setstate((rs[0], tuple(rs[1]), rs[2]))
         self.np_rng.bit_generator.state = state["np_rng"]
+        self.load_extra_state(state)
+
+
+@OPTIMIZERS.register("graph-ga")
+class GraphGA(PopulationOptimizer):
+    name = "graph-ga"
+    Params = GraphGAParams
+
+    def __init__(self, params=None, *, seed: int = 0):
+        super().__init__(params, seed=seed)
+        self.patience_used = 0
+        self.old_top100: float | None = None
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"patience_used": self.patience_used, "old_top100": self.old_top100}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         self.patience_used, self.old_top100 = state["patience_used"], state["old_top100"]
 
     def _initial(self, oracle: Oracle) -> None:

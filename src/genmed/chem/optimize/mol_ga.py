@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from genmed.chem.optimize.base import OPTIMIZERS, Optimizer, OptimizerParams, Oracle, internal_diversity
-from genmed.chem.optimize.graph_ga import load_pool
+from genmed.chem.optimize.base import OPTIMIZERS, OptimizerParams, Oracle, internal_diversity
+from genmed.chem.optimize.graph_ga import PopulationOptimizer, load_pool
 from genmed.chem.optimize.graph_operators import crossover, mutate
 
 
@@ -62,28 +62,18 @@ def quantile_parents(scores_desc: np.ndarray, n: int, fractions: np.ndarray, rng
 
 
 @OPTIMIZERS.register("mol-ga")
-class MolGA(Optimizer):
+class MolGA(PopulationOptimizer):
     name = "mol-ga"
     Params = MolGAParams
 
     def __init__(self, params=None, *, seed: int = 0):
         super().__init__(params, seed=seed)
-        self.rng = random.Random(seed)
-        self.np_rng = np.random.default_rng(seed)
-        self.population: list[str] = []
-        self.scores: list[float] = []
         self.idle = 0
 
-    def state(self) -> dict[str, Any]:
-        return {"step": self.step, "population": self.population, "scores": self.scores,
-                "rng": self.rng.getstate(), "np_rng": self.np_rng.bit_generator.state, "idle": self.idle}
+    def extra_state(self) -> dict[str, Any]:
+        return {"idle": self.idle}
 
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.step = state["step"]
-        self.population, self.scores = list(state["population"]), list(state["scores"])
-        rs = state["rng"]
-        self.rng.setstate((rs[0], tuple(rs[1]), rs[2]))
-        self.np_rng.bit_generator.state = state["np_rng"]
+    def load_extra_state(self, state: dict[str, Any]) -> None:
         self.idle = state.get("idle", 0)
 
     def _select(self, merged: dict[str, float]) -> None:
