@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import Field
 
 from genmed.chem.optimize.base import OPTIMIZERS, Optimizer, OptimizerParams, Oracle, internal_diversity
-from genmed.chem.optimize.graph_operators import crossover, mutate
+from genmed.chem.optimize.graph_operators import reproduce
 from genmed.core.errors import DataNotFoundError, InputError
 
 _POOL_CACHE: dict[str, list[str]] = {}
@@ -139,14 +139,9 @@ class GraphGA(PopulationOptimizer):
                 a, b = self.rng.choice(pool), self.rng.choice(pool)
                 if a is None or b is None:
                     continue
-                child = crossover(a, b, self.rng)
-                if child is not None:
-                    child = mutate(child, p.mutation_rate, self.rng)
-                if child is not None:
-                    try:
-                        children.append(Chem.MolToSmiles(child))
-                    except Exception:
-                        continue
+                child_smiles = reproduce(a, b, p.mutation_rate, self.rng)
+                if child_smiles is not None:
+                    children.append(child_smiles)
             new_scores = oracle(children) if children else np.array([])
             merged = dict(zip(self.population, self.scores, strict=True))
             for smi, sc in zip(children, new_scores, strict=True):

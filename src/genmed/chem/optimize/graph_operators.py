@@ -262,3 +262,17 @@ def mutate(mol, mutation_rate: float, rng: random.Random):
             except Exception:
                 return None
     return None
+
+
+def reproduce(a, b, mutation_rate: float, rng: random.Random) -> str | None:
+    """One child of parents ``a`` and ``b``: crossover, then mutation with ``mutation_rate``; its SMILES, or None
+    when either step fails."""
+    child = crossover(a, b, rng)
+    if child is not None:
+        child = mutate(child, mutation_rate, rng)
+    if child is None:
+        return None
+    try:
+        return Chem.MolToSmiles(child)
+    except Exception:  # RDKit can fail to write a sanitised-but-odd child; skip it, as the GA skips any failure
+        return None

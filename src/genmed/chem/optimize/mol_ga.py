@@ -25,7 +25,7 @@ from pydantic import Field
 
 from genmed.chem.optimize.base import OPTIMIZERS, OptimizerParams, Oracle, internal_diversity
 from genmed.chem.optimize.graph_ga import PopulationOptimizer, load_pool
-from genmed.chem.optimize.graph_operators import crossover, mutate
+from genmed.chem.optimize.graph_operators import mutate, reproduce
 
 
 class MolGAParams(OptimizerParams):
@@ -137,14 +137,9 @@ class MolGA(PopulationOptimizer):
             a, b = Chem.MolFromSmiles(a_smi), Chem.MolFromSmiles(b_smi)
             if a is None or b is None:
                 continue
-            child = crossover(a, b, self.rng)
-            if child is not None:
-                child = mutate(child, p.crossover_mutation_rate, self.rng)
-            if child is not None:
-                try:
-                    children.append(Chem.MolToSmiles(child))
-                except Exception:
-                    continue
+            child_smiles = reproduce(a, b, p.crossover_mutation_rate, self.rng)
+            if child_smiles is not None:
+                children.append(child_smiles)
         return list(dict.fromkeys(children))
 
     def run(self, oracle: Oracle, *, log=None, checkpoint=None) -> None:
