@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +26,19 @@ FIGURE_CAPTIONS = {"gradcam": "Where the classifier looked (Grad-CAM)",
                    "anomaly_map": "What the normal-anatomy autoencoder could not reconstruct (anomaly map)"}
 
 
+@dataclass
 class FindingsResult:
     """Findings plus what the plan records about them (capabilities, missing lines, evidence)."""
 
-    def __init__(self) -> None:
-        self.findings: list[DiagnosticFinding] = []
-        self.capabilities: list[Capability] = []
-        self.missing: list[str] = []
-        self.evidence: list[Evidence] = []
+    findings: list[DiagnosticFinding] = field(default_factory=list)
+    capabilities: list[Capability] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
 
 
-def _message(exc: BaseException, path: Path) -> str:
-    """The error text with the attachment's full path reduced to its file name, then scrubbed of identifiers."""
-    return scrub(str(exc).replace(str(path), path.name))
+def _message(text: object, path: Path) -> str:
+    """A message (or exception) with the attachment's full path reduced to its file name, scrubbed of identifiers."""
+    return scrub(str(text).replace(str(path), path.name))
 
 
 def _unavailable(capability: str, path: Path, why: str) -> DiagnosticFinding:
@@ -136,7 +137,7 @@ def omics_findings(expression: list[Path], out: FindingsResult) -> None:
     for path in expression:
         for f in plan_findings(path).findings:
             prov = _jsonable({k: v for k, v in (f.provenance or {}).items() if k not in ("input", "model_path")})
-            summary = _message(Exception(f.summary), path)
+            summary = _message(f.summary, path)
             if f.kind == "unavailable":
                 out.missing.append(f"omics: {path.name} was not analysed - {summary.removeprefix('Not computed: ')}")
             else:
@@ -145,7 +146,7 @@ def omics_findings(expression: list[Path], out: FindingsResult) -> None:
                                                               if k in ("model", "dataset", "cv_c_index",
                                                                        "cv_c_index_sd", "source"))))
             out.findings.append(DiagnosticFinding(capability="omics", kind=f.kind, title=f.title, summary=summary,
-                                                  attachment=path.name, flags=[_message(Exception(x), path)
+                                                  attachment=path.name, flags=[_message(x, path)
                                                                                for x in f.flags],
                                                   provenance=prov, label=f.label))
 
