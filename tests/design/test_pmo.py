@@ -65,3 +65,36 @@ def test_pmo_markdown_shows_a_genmed_baseline_column_and_the_target():
     assert "**12.000** (20 oracles)" in md and "**10.000** |" in md and "**met**" in md
     assert "Tripp" in md
     assert "**not met** (10.000)" in _markdown_pmo(base, "graph-ga")
+
+
+def test_optimizer_params_are_validated_and_name_the_run():
+    from genmed.chem.optimize.bench import parse_params, run_label, section_key, tuning_grid
+    from genmed.core.errors import ConfigError
+
+    params = parse_params("mol-ga", ["frac_mutate=0.4", "offspring_size=20"])
+    assert params == {"frac_mutate": 0.4, "offspring_size": 20}
+    assert run_label("mol-ga", params) == "mol-ga[frac_mutate=0.4,offspring_size=20]"
+    assert run_label("mol-ga", {}) == "mol-ga"
+    assert section_key(run_label("mol-ga", params)) == "mol-ga-frac_mutate-0.4-offspring_size-20"
+    with pytest.raises(ConfigError, match="unknown mol-ga parameter 'frac_mut'"):
+        parse_params("mol-ga", ["frac_mut=1"])
+    with pytest.raises(ConfigError, match="frac_mutate"):
+        parse_params("mol-ga", ["frac_mutate=2"])
+    with pytest.raises(ConfigError, match="not KEY=VALUE"):
+        parse_params("mol-ga", ["offspring_size"])
+    grid = tuning_grid("mol-ga", ["frac_mutate=0.1,0.4", "offspring_size=5,20"])
+    assert len(grid) == 4 and {"frac_mutate": 0.4, "offspring_size": 5} in grid
+    with pytest.raises(ConfigError, match="KEY=V1,V2"):
+        tuning_grid("mol-ga", ["offspring_size="])
+
+
+def test_tuning_markdown_marks_the_best_setting():
+    from genmed.chem.optimize.bench import _markdown_pmo_tune
+
+    rows = [{"params": {"frac_mutate": v}, "label": f"mol-ga[frac_mutate={v}]",
+             "per_task": {"zaleplon_mpo": s, "perindopril_mpo": s}, "sd": {"zaleplon_mpo": 0.0, "perindopril_mpo": 0.0},
+             "sum": 2 * s} for v, s in ((0.1, 0.3), (0.4, 0.5))]
+    out = {"optimizer": "mol-ga", "oracles": ["zaleplon_mpo", "perindopril_mpo"], "seeds": [100, 101, 102],
+           "budget": 10_000, "settings": rows, "best": rows[1], "next": "genmed bench pmo --param frac_mutate=0.4"}
+    md = _markdown_pmo_tune(out)
+    assert "**`mol-ga[frac_mutate=0.4]`**" in md and "**1.000**" in md and "`mol-ga[frac_mutate=0.1]`" in md
