@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "omics": ("genmed.cli.omics", "Single-cell/omics generative models: simulate, perturb, find driver genes."),
     "privacy": ("genmed.cli.privacy", "De-identification, DP synthetic cohorts, privacy audit, access log."),
     "report": ("genmed.cli.report", "Render saved results (plans, design runs) as HTML/PDF/FHIR."),
+    "service": ("genmed.cli.service", "The REST API (FastAPI): plans, PGx calls, de-identification; API keys."),
     "data": ("genmed.cli.data", "Fetch and locate external data sets (GENMED_DATA_DIR)."),
     "bench": ("genmed.cli.bench", "Benchmarks against published numbers; writes BENCHMARKS.md."),
     "runs": ("genmed.cli.runs", "List runs recorded in the embedded store."),

@@ -78,10 +78,13 @@ def write_outputs(plan: TreatmentPlan, out_dir: Path, formats: list[str], *, ide
 
 def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str | Path | None = None,
              sample: str | None = None, formats: str | list[str] | None = None, deidentify: bool = False,
-             strict: bool = False, seed: int = 0, record: bool = True) -> PlanRun:
+             strict: bool = False, seed: int = 0, record: bool = True, actor: str | None = None,
+             role: str = "clinician", purpose: str = "treatment", audit_log: str | Path | None = None) -> PlanRun:
     """Read a patient (bundle, compact record or folder), plan, write the outputs into a recorded run directory.
 
     The patient is read and checked *before* the run directory is created: bad input leaves nothing behind.
+    ``actor``/``role``/``purpose`` go to the access log (default: the operating-system user, as a clinician, for
+    treatment); the service passes the API key's name and role and the request's purpose of use, and its log.
     """
     import time
 
@@ -102,9 +105,9 @@ def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str 
             with run.timed("render"):
                 files = write_outputs(plan, run.path, fmts, identity=patient.identity, deidentify=deidentify)
         except Exception:
-            _audit(patient.pseudonym, "failure", run.run_id, fmts)
+            _audit(patient.pseudonym, "failure", run.run_id, fmts, actor, role, purpose, audit_log)
             raise
-        _audit(patient.pseudonym, "success", run.run_id, fmts)
+        _audit(patient.pseudonym, "success", run.run_id, fmts, actor, role, purpose, audit_log)
         run.outputs.extend(p.name for p in files.values())
         run.summary.update({
             "plan_id": plan.plan_id, "conditions": [c.condition for c in plan.conditions],
@@ -115,14 +118,15 @@ def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str 
     return PlanRun(plan=plan, out_dir=run.path, files=files, run_id=run.run_id, seconds=round(time.perf_counter() - t0, 2))
 
 
-def _audit(subject: str, outcome: str, run_id: str, formats: list[str]) -> None:
+def _audit(subject: str, outcome: str, run_id: str, formats: list[str], actor: str | None = None,
+           role: str = "clinician", purpose: str = "treatment", log_path: str | Path | None = None) -> None:
     """Reading a record to plan is an access to patient data: log it (pseudonym only) in the privacy audit log."""
     try:
         from genmed.privacy import record_access
     except ImportError:  # privacy capability absent from this build
         return
-    record_access(None, "clinician", "plan.create", subject, "treatment", outcome,
-                  detail={"run_id": run_id, "outputs": formats})
+    record_access(actor, role, "plan.create", subject, purpose, outcome,
+                  detail={"run_id": run_id, "outputs": formats}, log_path=log_path)
 
 
 def run_example(name: str | None = None, out_dir: str | Path | None = None, *, formats: str | list[str] | None = None,
