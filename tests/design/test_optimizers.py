@@ -158,3 +158,58 @@ def test_mol_ga_resumes_from_state():
     ga2.load_state(ga.state())
     ga2.run(o2)
     assert o2.calls == 160 and ga2.step > ga.step
+
+
+def test_graph_ga_guacamol_protocol_starts_from_the_top_of_the_pool_and_stops_on_a_stalled_population(tmp_path):
+    from genmed.chem.optimize.graph_ga import GUACAMOL_PROTOCOL, load_pool
+
+    pool = load_pool("moses-test")[:400]
+    path = tmp_path / "pool.smi"
+    path.write_text("\n".join(pool) + "\n")
+    params = GUACAMOL_PROTOCOL | {"initial": str(path), "population_size": 20, "children": 20, "max_generations": 8}
+    o = Oracle(Scorer(QED), budget=10**9)
+    ga = OPTIMIZERS.get("graph-ga")(params, seed=0)
+    ga._initial(o)
+    pool_scores = sorted((e.score for e in o.buffer.values()), reverse=True)
+    assert o.calls == len(set(o.buffer)) and o.calls >= 390  # the whole pool was scored
+    assert ga.scores == pool_scores[:20]  # ... and its best 20 are the first population
+    ga.run(o)
+    assert ga.step <= 8 and ga.stop_reason in ("8 generations", "converged: population unchanged for 5 generations")
+    assert ga.scores[0] >= pool_scores[0]
+    # a given starting population replaces the pool (GuacaMol semantics)
+    o2 = Oracle(Scorer(QED), budget=10**9)
+    ga2 = OPTIMIZERS.get("graph-ga")(params | {"initial_smiles": ["CCOc1ccccc1"], "max_generations": 1}, seed=0)
+    ga2._initial(o2)
+    assert o2.calls == 1 and ga2.population == ["CCOc1ccccc1"]
+
+
+def test_chembl_pool_without_data_says_how_to_get_it(monkeypatch, tmp_path):
+    from genmed.chem.optimize.graph_ga import load_pool
+    from genmed.core.config import reset_settings
+    from genmed.core.errors import DataNotFoundError
+
+    monkeypatch.setenv("GENMED_DATA_DIR", str(tmp_path))
+    reset_settings()
+    with pytest.raises(DataNotFoundError, match="genmed data fetch guacamol-chembl"):
+        load_pool("chembl")
+
+
+def test_fetch_checks_the_published_md5(tmp_path, monkeypatch):
+    import hashlib
+
+    from genmed.core import datasets as ds
+    from genmed.core.config import reset_settings
+    from genmed.core.errors import InputError
+
+    src = tmp_path / "remote.smiles"
+    src.write_text("CCO\n")
+    monkeypatch.setenv("GENMED_DATA_DIR", str(tmp_path / "data"))
+    reset_settings()
+    good = hashlib.md5(b"CCO\n").hexdigest()
+    for name, md5 in (("t-good", good), ("t-bad", "0" * 32)):
+        monkeypatch.setitem(ds.DATASETS._items, name, ds.DataSource(
+            name, "test", (ds.RemoteFile(src.as_uri(), f"t/{name}.smi", md5=md5),)))
+    assert ds.fetch("t-good")[0].read_text() == "CCO\n"
+    with pytest.raises(InputError, match="md5 checksum mismatch"):
+        ds.fetch("t-bad")
+    assert not (tmp_path / "data" / "t" / "t-bad.smi").exists()
