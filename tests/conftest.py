@@ -31,3 +31,17 @@ def data_dir() -> Path:
     if not path.exists():
         pytest.skip(f"GENMED_DATA_DIR {path} not present")
     return path
+
+
+@pytest.fixture
+def run_genmed(capsys):
+    """Run the ``genmed`` command in-process: ``run_genmed([...]) -> (exit code, stdout, stderr)``."""
+    from genmed.cli.main import main
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        out = capsys.readouterr()
+        return exc.value.code, out.out, out.err
+
+    return run
