@@ -78,3 +78,17 @@ def test_attachments_survive_a_fhir_round_trip(example_plans, tmp_path):
     back = read_patient(path, check_vcf=False)
     assert [p.name for p in back.images] == ["chest.dcm"]
     assert [p.name for p in back.expression] == ["tumour_expression.csv"]
+
+
+def test_attachment_names_that_carry_identifiers_are_scrubbed(example_plans, tmp_path):
+    from genmed.core.logging import register_identifier
+
+    register_identifier("Quixotesson")
+    patient = example_plans["hiv-hla-cyp2b6"][0].model_copy(deep=True)
+    named = tmp_path / "Quixotesson_MRN-48213377_cxr.png"
+    named.write_bytes(b"not a png either")
+    patient.images, patient.expression = [named], []
+    plan = build_plan(patient)
+    text = plan.model_dump_json() + render_html(plan) + json.dumps(careplan_bundle(plan))
+    assert "Quixotesson" not in text and "48213377" not in text
+    assert any(f.capability == "imaging" and f.kind == "unavailable" for f in plan.findings)

@@ -79,6 +79,15 @@ def scrub(text: str) -> str:
     return text
 
 
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def scrub_file_name(name: str) -> str:
+    """A file name safe to show beside de-identified data: :func:`scrub`, and runs of 6+ digits (MRNs, accession
+    and account numbers that exports put in file names) replaced."""
+    return _DIGIT_RUN.sub("[ID]", scrub(name))
+
+
 class PHIScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = scrub(record.getMessage())

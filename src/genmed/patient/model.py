@@ -181,16 +181,17 @@ class Patient(BaseModel):
         out.age = age
         out.record_date = None
         out.vcf_sample = None
-        out.vcf = Path(self.vcf.name) if self.vcf else None
-        out.images = [Path(p.name) for p in self.images]
-        out.expression = [Path(p.name) for p in self.expression]
-        out.source = Path(self.source).name if self.source else ""
+        # free text and file names can hold dates, phone numbers, MRNs or the names the reader registered
+        from genmed.core.logging import scrub, scrub_file_name
+
+        out.vcf = Path(scrub_file_name(self.vcf.name)) if self.vcf else None
+        out.images = [Path(scrub_file_name(p.name)) for p in self.images]
+        out.expression = [Path(scrub_file_name(p.name)) for p in self.expression]
+        out.source = scrub_file_name(Path(self.source).name) if self.source else ""
         for c in out.conditions:
             c.onset = None
         for o in out.observations:
             o.effective = None
-        # free text can hold dates, phone numbers or the names the reader registered: scrub it the way logs are
-        from genmed.core.logging import scrub
 
         for item in (*out.conditions, *out.medications, *out.observations, *out.allergies, *out.genotypes):
             if item.text:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from genmed.core.errors import GenmedError
-from genmed.core.logging import scrub
+from genmed.core.logging import scrub, scrub_file_name
 from genmed.plan.model import Capability, DiagnosticFinding, Evidence
 
 IMAGING = "diagnostic imaging (genmed.imaging)"
@@ -37,13 +37,19 @@ class FindingsResult:
 
 
 def _message(text: object, path: Path) -> str:
-    """A message (or exception) with the attachment's full path reduced to its file name, scrubbed of identifiers."""
-    return scrub(str(text).replace(str(path), path.name))
+    """A message (or exception) with the attachment's full path reduced to its scrubbed file name (every mention,
+    with or without the folder), scrubbed of identifiers."""
+    return scrub(str(text).replace(str(path), path.name).replace(path.name, _label(path)))
+
+
+def _label(path: Path) -> str:
+    """An attachment's file name as the plan shows it: scrubbed, since exports often name files after patients."""
+    return scrub_file_name(path.name)
 
 
 def _unavailable(capability: str, path: Path, why: str) -> DiagnosticFinding:
-    return DiagnosticFinding(capability=capability, kind="unavailable", title=f"{path.name}: not analysed",
-                             summary=f"Not computed: {why}", attachment=path.name)
+    return DiagnosticFinding(capability=capability, kind="unavailable", title=f"{_label(path)}: not analysed",
+                             summary=f"Not computed: {why}", attachment=_label(path))
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
@@ -81,10 +87,10 @@ def _imaging_finding(d: Any, path: Path) -> DiagnosticFinding:
                   "image": {k: d.image.get(k) for k in ("format", "kind", "shape", "modality")}}
     figures = {FIGURE_CAPTIONS.get(k, k): _data_uri(p) for k, p in d.saliency.items() if Path(p).exists()}
     obs = d.to_fhir_observation()
-    obs["id"] = "imaging-" + path.name.split(".")[0][:40].replace("_", "-")
+    obs["id"] = "imaging-" + _label(path).split(".")[0][:40].replace("_", "-")
     return DiagnosticFinding(capability="imaging", kind="image_classification" if d.probability is not None
-                             else "unavailable", title=f"Chest X-ray {path.name}: {d.finding}", summary=summary,
-                             attachment=path.name, flags=list(dict.fromkeys(flags)), provenance=provenance,
+                             else "unavailable", title=f"Chest X-ray {_label(path)}: {d.finding}", summary=summary,
+                             attachment=_label(path), flags=list(dict.fromkeys(flags)), provenance=provenance,
                              label="Research use only: a machine read awaiting a clinician's read, not a diagnosis.",
                              figures=figures, fhir=obs)
 
@@ -115,7 +121,7 @@ def imaging_findings(images: list[Path], out: FindingsResult) -> None:
         except GenmedError as exc:
             why = _message(exc, path)
             out.findings.append(_unavailable("imaging", path, why))
-            out.missing.append(f"imaging: {path.name} was not analysed - {why}")
+            out.missing.append(f"imaging: {_label(path)} was not analysed - {why}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -139,14 +145,14 @@ def omics_findings(expression: list[Path], out: FindingsResult) -> None:
             prov = _jsonable({k: v for k, v in (f.provenance or {}).items() if k not in ("input", "model_path")})
             summary = _message(f.summary, path)
             if f.kind == "unavailable":
-                out.missing.append(f"omics: {path.name} was not analysed - {summary.removeprefix('Not computed: ')}")
+                out.missing.append(f"omics: {_label(path)} was not analysed - {summary.removeprefix('Not computed: ')}")
             else:
                 out.evidence.append(Evidence(kind="model", source=f"genmed omics {f.kind.replace('_', ' ')} model",
                                              detail="; ".join(f"{k} {v}" for k, v in prov.items()
                                                               if k in ("model", "dataset", "cv_c_index",
                                                                        "cv_c_index_sd", "source"))))
             out.findings.append(DiagnosticFinding(capability="omics", kind=f.kind, title=f.title, summary=summary,
-                                                  attachment=path.name, flags=[_message(x, path)
+                                                  attachment=_label(path), flags=[_message(x, path)
                                                                                for x in f.flags],
                                                   provenance=prov, label=f.label))
 
