@@ -3,7 +3,7 @@
 - ``structured`` (genmed's default): zCDP Gaussian measurements of the declared analysis clique
   (exposure × event × time), of one clique per covariate (covariate × its public parent × event × coarse time)
   and of every 1-way marginal; sampled as a Bayesian network (exposure, event, time jointly, then each covariate
-  given its parent, event and coarse time), with noisy conditionals shrunk toward the noisy 1-way marginal.
+  given its parent, event and coarse time), with noisy conditionals smoothed toward pooled ones (below).
   Why: AIM and MST choose 2-way marginals from the data and have no notion of the analysis a researcher will run,
   so they can spend the budget on pairs that do not matter and break the treatment × event × time structure
   (see BENCHMARKS.md); the structure is public, so declaring it costs no budget.
@@ -11,6 +11,23 @@
   fed the same codes as categorical columns; AIM with capped rounds/model size for this CPU.
 - ``independent``: noisy 1-way marginals (same ε), sampled independently: the baseline every method must beat.
 - ``bootstrap``: a resample of the real rows, *not private*: the leak control the privacy metrics must flag.
+
+Post-processing (``structured``, and the same count suppression for ``independent``). The shadow-model attack
+(:mod:`genmed.privacy.shadow`) on ACTG 320 at ε = 10 found the leak spread over three equal parts: the analysis
+clique (one event moves a (treatment, event=1, time) cell holding ~3 rows by +1 against a noise s.d. of 1.7), the
+prognostic-factor cliques (CD4, Karnofsky) and the other covariate cliques — all in the event = 1 slice, which
+holds ~40 rows in a 458-row data set, so one outlying event moves each covariate conditional by ~1/40. Two steps
+that only transform the noisy counts, so the (ε, δ) guarantee is unchanged (post-processing: Dwork & Roth 2014,
+Prop. 2.1) and no budget is spent:
+
+1. noisy counts of the analysis clique below one noise s.d. are set to 0 before normalising (the thresholding of
+   sparse noisy histograms of Cormode, Procopiuc, Srivastava & Tran, ICDT 2012); the ``independent`` baseline
+   gets the same suppression of its 1-way marginals, so the comparison stays like for like;
+2. each covariate conditional is smoothed toward its conditional pooled over event and time (and that toward
+   the 1-way marginal) with pseudo-counts per cell proportional to the clique's noise variance
+   (``shrink`` x σ_c² / σ_1, σ_1 = a weight-1 clique's s.d.): the usual empirical-Bayes form, in which a slice
+   with m noisy rows keeps the weight m / (m + pseudo-counts) — sparse slices (rare parent values, the few
+   events) are pulled hardest, dense ones barely. Measured effect in BENCHMARKS.md and docs/privacy.md.
 
 Accounting: (ε, δ) → zCDP ρ with the conversion of Canonne, Kamath & Steinke (2020), as smartnoise does; each
 Gaussian measurement of a count vector (L2 sensitivity 1 under add/remove-one) costs ρ_i = 1 / (2σ_i²).
@@ -82,6 +99,12 @@ def _marginal(codes: np.ndarray, sizes: list[int]) -> np.ndarray:
     return np.bincount(idx, minlength=int(np.prod(sizes))).astype(float).reshape(sizes)
 
 
+def _suppress(noisy: np.ndarray, cut: float) -> np.ndarray:
+    """Noisy counts below ``cut`` set to 0 (``cut`` = 0: negatives clipped). A function of the noisy counts only,
+    so it keeps their DP guarantee (post-processing; Dwork & Roth 2014, Prop. 2.1)."""
+    return np.where(noisy < max(cut, 0.0), 0.0, noisy)
+
+
 def _normalise(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 0, None)
     s = p.sum()
@@ -90,9 +113,11 @@ def _normalise(p: np.ndarray) -> np.ndarray:
 
 @SYNTHESIZERS.register("independent")
 class IndependentMarginals:
-    """Noisy 1-way marginals, sampled independently (the DP baseline)."""
+    """Noisy 1-way marginals, sampled independently (the DP baseline), with the same suppression of noisy counts
+    below one noise s.d. as genmed's default applies to the count vectors it samples from (post-processing)."""
 
     private = True
+    threshold = 1.0  # noisy counts below threshold x sigma are set to 0 (see :func:`_suppress`)
 
     def fit(self, codes, schema, epsilon, delta, rng):
         self.schema = schema
@@ -103,8 +128,9 @@ class IndependentMarginals:
         self.p = {}
         for c in schema.columns:
             counts = _marginal(codes[[c.name]].to_numpy(), [c.size])
-            self.p[c.name] = _normalise(counts + rng.normal(0, sigma, counts.shape))
-        self.budget = {"rho": rho, "measurements": k, "sigma": sigma}
+            noisy = counts + rng.normal(0, sigma, counts.shape)
+            self.p[c.name] = _normalise(_suppress(noisy, self.threshold * sigma))
+        self.budget = {"rho": rho, "measurements": k, "sigma": sigma, "suppressed_below": self.threshold * sigma}
 
     def sample(self, n, rng):
         return pd.DataFrame({c: rng.choice(len(p), size=n, p=p) for c, p in self.p.items()})
@@ -112,12 +138,20 @@ class IndependentMarginals:
 
 @SYNTHESIZERS.register("structured")
 class StructuredBayesNet:
-    """genmed's default: the declared analysis clique + one clique per covariate (see the module docstring)."""
+    """genmed's default: the declared analysis clique + one clique per covariate (see the module docstring).
+
+    Post-processing of the noisy counts (no extra budget; see the module docstring, "Post-processing"):
+    ``root_threshold``: noisy cells of the analysis clique below that many noise s.d. are set to 0;
+    ``shrink``: pseudo-counts per cell, in units of the clique's noise variance over a weight-1 clique's s.d.,
+    pulling each covariate conditional toward its pooled (over event and time) conditional, itself pulled toward
+    the 1-way marginal — sparse slices (rare parent values, the few events) are pulled hardest.
+    """
 
     private = True
     root_weight = 3.0  # share of budget of the analysis clique relative to one covariate clique
     oneway_weight = 0.25
-    shrink = 1.0  # pseudo-counts (in noise s.d.) pulling each conditional toward the 1-way marginal
+    shrink = 4.0
+    root_threshold = 1.0
 
     def fit(self, codes, schema, epsilon, delta, rng):
         self.schema = schema
@@ -140,7 +174,8 @@ class StructuredBayesNet:
         # analysis clique: exposure x event x time
         a = schema.analysis
         root = _marginal(data[:, [col[a[0]], col[a[1]], col[a[2]]]], [size[a[0]], size[a[1]], size[a[2]]])
-        self.root = _normalise(root + rng.normal(0, sig["root"], root.shape))
+        self.root = _normalise(_suppress(root + rng.normal(0, sig["root"], root.shape),
+                                         self.root_threshold * sig["root"]))
         self.cond: dict[str, tuple[str | None, np.ndarray]] = {}
         for c in covs:
             one = _marginal(data[:, [col[c]]], [size[c]])
@@ -149,14 +184,29 @@ class StructuredBayesNet:
             cols = [data[:, col[c]]] + ([data[:, col[parent]]] if parent else []) + [data[:, col[EVENT]], tcoarse]
             shape = [size[c]] + ([size[parent]] if parent else []) + [2, self.tc]
             noisy = _marginal(np.stack(cols, axis=1), shape) + rng.normal(0, sig[c], shape)
-            noisy = np.clip(noisy, 0, None)
-            # shrink each conditional toward the 1-way marginal by about one noise s.d. of pseudo-counts
-            prior = p1.reshape([-1] + [1] * (len(shape) - 1)) * sig[c] * self.shrink
-            cond = noisy + prior
-            cond = cond / cond.sum(axis=0, keepdims=True)
-            self.cond[c] = (parent, cond)
+            # pseudo-counts per cell proportional to the noise variance: sigma_c^2 / sigma_1 = sigma_c / sqrt(w_c)
+            self.cond[c] = (parent, self._conditional(_suppress(noisy, 0.0), p1,
+                                                      self.shrink * sig[c] / math.sqrt(weights[c])))
         self.covs = covs
-        self.budget = {"rho": rho, "measurements": len(weights), "sigma": {k: round(v, 3) for k, v in sig.items()}}
+        self.budget = {"rho": rho, "measurements": len(weights), "sigma": {k: round(v, 3) for k, v in sig.items()},
+                       "post_processing": {"root_threshold_sd": self.root_threshold, "shrink": self.shrink}}
+
+    @staticmethod
+    def _conditional(noisy: np.ndarray, p1: np.ndarray, per_cell: float) -> np.ndarray:
+        """P(covariate | parent, event, coarse time) from a clipped noisy clique (axis 0 = covariate).
+
+        Hierarchical additive smoothing, all post-processing: ``per_cell`` pseudo-counts per cell (``k`` x
+        ``per_cell`` per slice) toward the conditional pooled over event and coarse time (``P(c | parent)``), which
+        is itself smoothed the same way toward the noisy 1-way marginal ``p1``. A slice with ``m`` noisy rows keeps
+        the weight m / (m + k·per_cell) on its own counts, so one record moves a sparse slice little.
+        """
+        k = noisy.shape[0]
+        lam = per_cell * k
+        p1 = p1.reshape([-1] + [1] * (noisy.ndim - 1))
+        pooled = noisy.sum(axis=(-2, -1), keepdims=True)
+        pooled = (pooled + lam * p1) / (pooled.sum(axis=0, keepdims=True) + lam)
+        cond = noisy + lam * pooled
+        return cond / cond.sum(axis=0, keepdims=True)
 
     @staticmethod
     def _order(schema: CohortSchema) -> list[str]:
