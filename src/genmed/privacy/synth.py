@@ -21,8 +21,10 @@ that only transform the noisy counts, so the (ε, δ) guarantee is unchanged (po
 Prop. 2.1) and no budget is spent:
 
 1. noisy counts of the analysis clique below one noise s.d. are set to 0 before normalising (the thresholding of
-   sparse noisy histograms of Cormode, Procopiuc, Srivastava & Tran, ICDT 2012); the ``independent`` baseline
-   gets the same suppression of its 1-way marginals, so the comparison stays like for like;
+   sparse noisy histograms of Cormode, Procopiuc, Srivastava & Tran, ICDT 2012), except where that would empty a
+   whole (exposure, event) stratum (small data at small ε: both arms must keep events for the hazard ratio); the
+   ``independent`` baseline gets the same suppression of its 1-way marginals, so the comparison stays like for
+   like;
 2. each covariate conditional is smoothed toward its conditional pooled over event and time (and that toward
    the 1-way marginal) with pseudo-counts per cell proportional to the clique's noise variance
    (``shrink`` x σ_c² / σ_1, σ_1 = a weight-1 clique's s.d.): the usual empirical-Bayes form, in which a slice
@@ -174,8 +176,12 @@ class StructuredBayesNet:
         # analysis clique: exposure x event x time
         a = schema.analysis
         root = _marginal(data[:, [col[a[0]], col[a[1]], col[a[2]]]], [size[a[0]], size[a[1]], size[a[2]]])
-        self.root = _normalise(_suppress(root + rng.normal(0, sig["root"], root.shape),
-                                         self.root_threshold * sig["root"]))
+        noisy_root = root + rng.normal(0, sig["root"], root.shape)
+        kept = _suppress(noisy_root, self.root_threshold * sig["root"])
+        # never delete a whole (exposure, event) stratum: where every time cell falls below the cut (small data at
+        # small ε), that stratum keeps its clipped noisy counts, so both arms keep events and the HR stays defined
+        empty = kept.sum(axis=2, keepdims=True) == 0
+        self.root = _normalise(np.where(empty, _suppress(noisy_root, 0.0), kept))
         self.cond: dict[str, tuple[str | None, np.ndarray]] = {}
         for c in covs:
             one = _marginal(data[:, [col[c]]], [size[c]])
