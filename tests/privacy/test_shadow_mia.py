@@ -124,3 +124,19 @@ def test_bench_reports_shadow_column_calibration_and_checks():
                                  "sn_repeats": 0, "shadow": sh, "calibration": cal, "seconds": 1.0})
     assert "shadow-model MIA AUC [95% CI]" in md and "not run" in md and "Is the black-box attack biased?" in md
     assert "2 targets × (20 shadow + 10 test releases) = 60 generator fits" in md
+
+
+def test_bench_notes_rows_that_pass_the_bar_only_by_their_point_estimate():
+    from genmed.privacy.bench import _edge_md
+
+    def row(m, auc, hi, sh=None):
+        return {"method": m, "epsilon": 10.0, "mia_auc_max": auc, "mia_auc_worst_ci95": [auc - 0.03, hi],
+                "shadow": {"shadow_auc": sh[0], "shadow_auc_ci95": [sh[0] - 0.03, sh[1]]} if sh else None}
+
+    res = {"actg320": {"summary": [row("bootstrap", 0.8, 0.83), row("structured", 0.54, 0.57, (0.542, 0.569)),
+                                   row("independent", 0.52, 0.549)]}}
+    txt = "\n".join(_edge_md(res))
+    assert "black-box structured ε=10 (0.540, CI up to 0.570)" in txt
+    assert "shadow-model structured ε=10 (0.542, CI up to 0.569)" in txt
+    assert "independent" not in txt and "bootstrap" not in txt
+    assert _edge_md({"actg320": {"summary": [row("independent", 0.52, 0.549)]}}) == []
