@@ -13,7 +13,7 @@
 - ``bootstrap``: a resample of the real rows, *not private*: the leak control the privacy metrics must flag.
 
 Post-processing (``structured``, and the same count suppression for ``independent``). The shadow-model attack
-(:mod:`genmed.privacy.shadow`) on ACTG 320 at ε = 10 found the leak spread over three equal parts: the analysis
+(:mod:`genmed.privacy.shadow`) on ACTG 320 at ε = 10 found the leak in three about equal parts: the analysis
 clique (one event moves a (treatment, event=1, time) cell holding ~3 rows by +1 against a noise s.d. of 1.7), the
 prognostic-factor cliques (CD4, Karnofsky) and the other covariate cliques — all in the event = 1 slice, which
 holds ~40 rows in a 458-row data set, so one outlying event moves each covariate conditional by ~1/40. Two steps
