@@ -176,3 +176,12 @@ def test_key_store_keeps_only_digests(tmp_path):
     assert store.authenticate(secret).role == "pharmacist"
     with pytest.raises(InputError, match="unknown role"):
         store.add("x", "admin")
+
+
+def test_a_vcf_without_the_requested_sample_is_refused_without_server_paths(service):
+    client, keys, root = service
+    before = set((root / "store" / "plans").iterdir())
+    r = client.post("/v1/plans", files=_files(), data={"sample": "NOT-IN-VCF"}, headers=_h(keys["clinician"]))
+    assert r.status_code == 422 and r.json()["detail"].startswith("record: ")
+    assert "genmed-req" not in r.text and "/tmp" not in r.text
+    assert set((root / "store" / "plans").iterdir()) == before

@@ -76,7 +76,7 @@ def write_outputs(plan: TreatmentPlan, out_dir: Path, formats: list[str], *, ide
     return files
 
 
-def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str | Path | None = None,
+def run_plan(source: str | Path | None = None, *, patient=None, out_dir: str | Path | None = None, vcf: str | Path | None = None,
              sample: str | None = None, formats: str | list[str] | None = None, deidentify: bool = False,
              strict: bool = False, seed: int = 0, record: bool = True, actor: str | None = None,
              role: str = "clinician", purpose: str = "treatment", audit_log: str | Path | None = None) -> PlanRun:
@@ -85,6 +85,7 @@ def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str 
     The patient is read and checked *before* the run directory is created: bad input leaves nothing behind.
     ``actor``/``role``/``purpose`` go to the access log (default: the operating-system user, as a clinician, for
     treatment); the service passes the API key's name and role and the request's purpose of use, and its log.
+    ``patient``: a record already read and checked (VCF attached) instead of ``source``; it is not read again.
     """
     import time
 
@@ -94,7 +95,10 @@ def run_plan(source: str | Path, *, out_dir: str | Path | None = None, vcf: str 
 
     t0 = time.perf_counter()
     fmts = parse_formats(formats)
-    patient = read_patient(source, vcf=vcf, sample=sample, strict=strict)
+    if patient is None:
+        if source is None:
+            raise InputError("no patient record given")
+        patient = read_patient(source, vcf=vcf, sample=sample, strict=strict)
     config = {"formats": fmts, "deidentify": deidentify, "strict": strict, "input_format": patient.source_format,
               "has_vcf": patient.vcf is not None}
     with run_directory("plan", out=out_dir, config=config, seed=seed, subject=patient.pseudonym,

@@ -172,7 +172,7 @@ def create_app(*, store_dir: str | Path | None = None, keys_path: str | Path | N
         formats: Annotated[str, Form(description="comma-separated: json, fhir, html, pdf")] = "json,fhir,html",
     ) -> dict[str, Any]:
         """Make a treatment plan from a record (+ VCF and attachments). Returns the plan and its links."""
-        from genmed.patient import read_patient
+        from genmed.patient import attach_vcf, read_patient
         from genmed.plan.runner import parse_formats, run_plan
 
         who, purpose = access
@@ -187,14 +187,15 @@ def create_app(*, store_dir: str | Path | None = None, keys_path: str | Path | N
                 patient = read_patient(source, vcf=None, check_vcf=False)
                 if vcf_path is not None:
                     patient.vcf = vcf_path
-                _check_contained(patient, folder)
+                _check_contained(patient, folder)  # before any attached file is opened
+                attach_vcf(patient, None, sample)
             except GenmedError as exc:
                 audit(who, "plan.create", None, purpose, "failure", {"reason": exc.title})
                 raise InputError(exc.message, hint=exc.hint, source="record") from None
             plan_id = f"pl-{secrets.token_hex(8)}"
             out = plans_dir / plan_id
             try:
-                run = run_plan(source, out_dir=out, vcf=vcf_path, sample=sample, formats=fmts, deidentify=True,
+                run = run_plan(patient=patient, out_dir=out, formats=fmts, deidentify=True,
                                actor=who.name, role=who.role, purpose=purpose, audit_log=audit_log)
             except BaseException:
                 shutil.rmtree(out, ignore_errors=True)  # nothing half-written
