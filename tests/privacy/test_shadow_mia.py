@@ -167,3 +167,21 @@ def test_leave_one_out_reference_excludes_the_record_itself(actg):
     m = mia_auc(ctr, cho, cho, schema, np.random.default_rng(0))
     assert m["mia_auc_distance"] < 0.2
     assert m["mia_auc_domias"] < 0.2
+
+
+def test_bench_results_do_not_depend_on_the_worker_count():
+    """Every release seeds its noise from its own key: one process or a pool of two gives the same numbers."""
+    from genmed.privacy.bench import release_plan, run_dp_bench
+
+    args = (["veterans"], [3.0], 2, ["structured", "independent"], 0, [])
+    sh = {"methods": ["structured"], "targets": 1, "shadows": 10, "tests": 6}
+    one = run_dp_bench(*args, log=lambda m: None, shadow=sh, workers=1)["veterans"]
+    two = run_dp_bench(*args, log=lambda m: None, shadow=sh, workers=2)["veterans"]
+    key = ("method", "epsilon", "repeat", "mia_auc", "tvd_2way", "tvd_analysis")
+    assert [[r[k] for k in key] for r in one["runs"]] == [[r[k] for k in key] for r in two["runs"]]
+    assert one["shadow"][0]["shadow_auc"] == two["shadow"][0]["shadow_auc"]
+    # the two repeats of a method are different noise draws
+    s = [r["tvd_2way"] for r in one["runs"] if r["method"] == "structured"]
+    assert len(s) == 2 and s[0] != s[1]
+    plan = release_plan(["actg320"], [1.0, 3.0, 10.0], 3, ["structured", "mst", "mst-offshelf"], 3, [1.0, 3.0, 10.0])
+    assert sum(p[1] == "mst" for p in plan) == 9 and {p[2] for p in plan if p[1] == "mst-offshelf"} == {3.0}
