@@ -18,6 +18,16 @@ def task_seed(*parts: Any) -> int:
     return zlib.crc32("|".join(map(str, parts)).encode())
 
 
+def _one_thread_per_worker() -> None:
+    """Runs first in every worker, before numpy/JAX load: the pool is the parallelism, so each worker keeps to one
+    thread (two workers that each start a thread per core oversubscribe a small machine)."""
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+
 def map_tasks(fn: Callable[..., Any], tasks: Iterable[tuple[Hashable, tuple]], workers: int = 1,
               on_done: Callable[[Hashable, Any], None] | None = None) -> dict[Hashable, Any]:
     """``{key: fn(*args)}``; ``on_done(key, result)`` is called in this process as each task finishes.
@@ -35,7 +45,8 @@ def map_tasks(fn: Callable[..., Any], tasks: Iterable[tuple[Hashable, tuple]], w
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_one_thread_per_worker) as pool:
             futures = {pool.submit(fn, *args): key for key, args in tasks}
             for fut in as_completed(futures):
                 key = futures[fut]

@@ -229,6 +229,71 @@ def mia_calibration(ds: str, splits: int, configs=(("independent", 10.0), ("stru
     return out
 
 
+def _offset_task(ds: str, m: str, eps: float, draw: int) -> dict[str, float]:
+    import numpy as np
+
+    from genmed.core.parallel import task_seed
+    from genmed.privacy.evaluate import mia_auc
+    from genmed.privacy.synth import synthesize_codes
+
+    schema, _, _, ctr, cho, _ = _prepared(ds)
+    rng = np.random.default_rng(task_seed("offset", ds, m, eps, draw))
+    perm = rng.permutation(len(ctr))
+    k = len(ctr) // 4
+    unseen, seen = ctr.iloc[perm[:k]].reset_index(drop=True), ctr.iloc[perm[k:]].reset_index(drop=True)
+    syn = synthesize_codes(m, seen, schema, eps, 1e-9, rng).codes
+    return {"seen": mia_auc(seen, cho, syn, schema, rng)["mia_auc"],
+            "unseen": mia_auc(unseen, cho, syn, schema, rng)["mia_auc"], "n_seen": len(seen), "n_unseen": k}
+
+
+def split_offset(ds: str, configs, draws: int, log=print, workers: int = 1) -> list[dict[str, Any]]:
+    """How much of a black-box AUC on the benchmark split is the split itself? On that same train/holdout split,
+    the generator is fitted on a random 75% of the training rows; the attack scores those (seen) and the other
+    25%, which it never saw (unseen), against the same holdout. Unseen rows can only score above 0.5 through the
+    chance differences between this split's training and holdout rows that any faithful model reproduces;
+    seen - unseen is the generator's own membership signal."""
+    import numpy as np
+
+    from genmed.core.parallel import map_tasks
+
+    tasks = [((m, eps, d), (ds, m, eps, d)) for m, eps in configs for d in range(draws)]
+    tasks.sort(key=lambda t: -_COST.get(t[0][0], 1.0))
+    got = map_tasks(_offset_task, tasks, workers)
+    out = []
+    for m, eps in configs:
+        rs = [got[(m, eps, d)] for d in range(draws)]
+        row = {"dataset": ds, "method": m, "epsilon": eps, "draws": draws, "n_seen": rs[0]["n_seen"],
+               "n_unseen": rs[0]["n_unseen"]}
+        for kind in ("seen", "unseen"):
+            v = np.array([r[kind] for r in rs])
+            row[kind] = {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0}
+        d = np.array([r["seen"] - r["unseen"] for r in rs])
+        row["excess"] = {"mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0}
+        out.append(row)
+        log(f"[{ds}] split offset {m} eps={eps}: seen {row['seen']['mean']:.3f}, unseen {row['unseen']['mean']:.3f}")
+    return out
+
+
+def _offset_md(rows) -> list[str]:
+    if not rows:
+        return []
+    r0 = rows[0]
+    lines = [f"How much of a black-box AUC is this split? ({r0['dataset']}, the benchmark's own split; the generator "
+             f"is fitted on a random {r0['n_seen']} of the training rows, the attack scores them (seen) and the other "
+             f"{r0['n_unseen']} training rows, never seen by the generator (unseen), against the same holdout; mean ± "
+             f"SE over {r0['draws']} draws):", "",
+             "| method | ε | seen | unseen (this split's floor) | seen − unseen (the generator's own signal) |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['epsilon']:g} | {r['seen']['mean']:.3f} ± {r['seen']['se']:.3f} | "
+                     f"{r['unseen']['mean']:.3f} ± {r['unseen']['se']:.3f} | {r['excess']['mean']:+.3f} ± "
+                     f"{r['excess']['se']:.3f} |")
+    lines += ["", "Unseen rows above 0.5 measure the chance differences between this split's training and holdout "
+              "rows, which every generator that fits its input reproduces (the 20-split calibration above averages "
+              "them out); the black-box bar is judged on the raw AUC all the same.", ""]
+    return lines
+
+
 def _summarise(runs, shadow=()):
     groups: dict[tuple, list] = {}
     for r in runs:
@@ -275,6 +340,13 @@ def checks(results, default="structured") -> list[dict[str, Any]]:
             out.append({"dataset": ds, "check": "black-box MIA AUC <= 0.55 for every DP release (max over repeats)",
                         "value": f"{w['mia_auc_max']:.3f} ({w['method']} ε={w['epsilon']:g})",
                         "pass": w["mia_auc_max"] <= 0.55, "level": "must"})
+            mine = [r for r in dp if r["method"] == default]
+            if mine:
+                w = max(mine, key=lambda r: r["mia_auc_max"])
+                out.append({"dataset": ds, "check": f"black-box MIA AUC <= 0.55 for every release of {default} "
+                                                    "(genmed's default)",
+                            "value": f"{w['mia_auc_max']:.3f} (ε={w['epsilon']:g})",
+                            "pass": w["mia_auc_max"] <= 0.55, "level": "must"})
             n_sig = sum(r["mia_ci_excludes_half"] for r in dp)
             n_all = sum(r["repeats"] for r in dp)
             out.append({"dataset": ds, "check": "DP releases whose black-box MIA 95% CI lies above 0.5",
@@ -450,7 +522,7 @@ def markdown(results, chk, speed, params) -> str:
     lines.append(f"Run parameters: data sets {params['datasets']}, ε {params['epsilons']}, δ = 1e-9, "
                  f"{params['repeats']} repeats of genmed's own methods; smartnoise MST/AIM at ε {params['sn_eps']} "
                  f"× {params['sn_repeats']} repeat(s); AIM capped at "
-                 "24 rounds, model size 20. Train/holdout 70/30 stratified by event (same split for every method). "
+                 "16 rounds, model size 20. Train/holdout 70/30 stratified by event (same split for every method). "
                  "genmed's noise: NumPy seeded from each release's key (reproducible); smartnoise's: OpenDP secure "
                  "noise, cannot be seeded. Every fit is its own task on "
                  f"{params.get('workers', 1)} worker process(es). Wall time {params['seconds']:.0f} s"
@@ -494,6 +566,7 @@ def markdown(results, chk, speed, params) -> str:
     lines.append("")
     lines.extend(_edge_md(results))
     lines.extend(_calibration_md(params.get("calibration") or []))
+    lines.extend(_offset_md(params.get("split_offset") or []))
     lines.extend(_shadow_md(results))
     if speed:
         lines.append(f"De-identification of a 1,000-entry Synthea-shaped bundle: {speed['deid_1000_entries_s']} s "
@@ -507,11 +580,14 @@ def markdown(results, chk, speed, params) -> str:
                   f"{', '.join(sh['methods'])}" if sh else "not run")
     lines.append(
         "MIA definitions. **Black-box** (one release, members = all training rows, non-members = all holdout "
-        "rows): DOMIAS density ratio (van Breugel et al., AISTATS 2023; reference density cross-fitted over 5 "
-        "holdout folds so no record is in its own reference) and distance to the closest synthetic record (Hayes "
+        "rows): DOMIAS density ratio (van Breugel et al., AISTATS 2023; reference density = the holdout, leave-one-"
+        "out, so no record is in its own reference) and distance to the closest synthetic record (Hayes "
         "et al., PoPETs 2019). The headline is the attacker's choice of the two, cross-fitted (chosen on one half "
-        "of the records, scored on the other, and vice versa): the plain max of two noisy AUCs is biased upward "
-        "(column 'naive max' above). 95% CI: DeLong et al. (Biometrics 1988) for the attack the full data would "
+        "of the records, scored on the other, and vice versa) and averaged over 25 random halvings: the plain max "
+        "of two noisy AUCs is biased upward (column 'naive max' above). Until 2026-12-03 the reference was a "
+        "random 5-fold split of the holdout and the choice used one halving, and the headline of one and the same "
+        "release moved with the evaluation's seed (SD 0.011-0.016; MST ε = 10 on actg320: 0.515-0.562 over 10 "
+        "seeds); now it moves by < 0.002. 95% CI: DeLong et al. (Biometrics 1988) for the attack the full data would "
         "pick; 'n' releases per row, the CI shown is that of the worst one. **Shadow-model** (Shokri et al., IEEE "
         "S&P 2017, for synthetic data as in Stadler, Oprisanu & Troncoso, USENIX Security 2022, and TAPAS, "
         "Houssiau et al. 2022): the attacker picks the most isolated records as targets (mean Gower distance to "
@@ -549,6 +625,9 @@ def register(app: typer.Typer) -> None:
         calibration_splits: int = typer.Option(20, help="Splits of the black-box MIA calibration on actg320."),
         calibration_methods: str = typer.Option("independent:10,structured:3,mst:10",
                                                 help="METHOD:ε pairs of the black-box MIA calibration."),
+        offset_methods: str = typer.Option("independent:10,structured:10,mst:10",
+                                           help="METHOD:ε pairs whose split offset is measured on actg320."),
+        offset_draws: int = typer.Option(6, help="Draws of the split-offset measurement per pair."),
         workers: int = typer.Option(2, help="Worker processes (every fit is its own task; results do not depend "
                                     "on this)."),
         speed: bool = typer.Option(True, help="Also time de-identification and the access log."),
@@ -577,10 +656,14 @@ def register(app: typer.Typer) -> None:
         if calibration_splits and configs and "actg320" in ds:
             cal = [{"dataset": "actg320", **c} for c in mia_calibration("actg320", calibration_splits, configs,
                                                                          log=log, workers=workers)]
+        off = []
+        oconf = [(c.split(":")[0].strip(), float(c.split(":")[1])) for c in offset_methods.split(",") if ":" in c]
+        if offset_draws and oconf and "actg320" in ds:
+            off = split_offset("actg320", oconf, offset_draws, log=log, workers=workers)
         chk = checks(results)
         sp = speed_bench() if speed else {}
         params = {"datasets": ds, "epsilons": eps, "repeats": repeats, "sn_eps": sn_eps, "workers": workers,
-                  "sn_repeats": smartnoise_repeats, "shadow": sh, "calibration": cal,
+                  "sn_repeats": smartnoise_repeats, "shadow": sh, "calibration": cal, "split_offset": off,
                   "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - c0}
         doc = {"params": params, "results": results, "checks": chk, "speed": sp}
         if out:

@@ -206,8 +206,9 @@ Schema <code>{{ r.schema }}</code>: {{ r.source }}. Noise: {{ r.noise }}.</p>
 <img src="data:image/png;base64,{{ bars }}">
 <h2>Survival by exposure, real vs released synthetic</h2><img src="data:image/png;base64,{{ km }}">
 <h2>Definitions</h2><ul><li>MIA: DOMIAS density ratio (van Breugel et al. 2023) and distance to closest synthetic
-record (Hayes et al. 2019); headline = the attacker's choice of the two, cross-fitted (chosen on half of the
-records, scored on the other half), with a DeLong 95% CI. The shadow-model attack (Shokri et al. 2017; Stadler et
+record (Hayes et al. 2019), the DOMIAS reference being the holdout, leave-one-out; headline = the attacker's
+choice of the two, cross-fitted (chosen on half of the records, scored on the other half, averaged over 25 random
+halvings), with a DeLong 95% CI. The shadow-model attack (Shokri et al. 2017; Stadler et
 al. 2022), which refits the generator hundreds of times, runs in <code>genmed bench privacy</code>.</li>
 <li>Attribute inference: anonymeter's nearest-neighbour attack (Giomi et al. 2023), secret column
 <code>{{ r.methods[r.method].attribute_inference.secret }}</code>.</li>
