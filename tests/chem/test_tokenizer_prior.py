@@ -96,3 +96,19 @@ def test_load_prior_errors(tmp_path):
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a readable genmed prior"):
         load_prior(bad)
+
+
+def test_bf16_autocast_falls_back_to_fp32_where_the_cpu_cannot_run_it():
+    """AVX2-only CPUs have no oneDNN bf16 LSTM: asking for bf16 must then run fp32, not raise."""
+    import torch
+
+    from genmed.chem.models.prior import autocast_context, bf16_supported
+
+    supported = bf16_supported("cpu")
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    with autocast_context(torch.device("cpu"), "bf16"):
+        assert torch.is_autocast_enabled("cpu") == supported
+        out, _ = lstm(torch.zeros(1, 3, 4))
+    assert out.shape == (1, 3, 4)
+    with autocast_context(torch.device("cpu"), "fp32"):
+        assert not torch.is_autocast_enabled("cpu")

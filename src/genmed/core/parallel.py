@@ -48,9 +48,13 @@ def map_tasks(fn: Callable[..., Any], tasks: Iterable[tuple[Hashable, tuple]], w
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_one_thread_per_worker) as pool:
             futures = {pool.submit(fn, *args): key for key, args in tasks}
-            for fut in as_completed(futures):
-                key = futures[fut]
-                out[key] = fut.result()
-                if on_done:
-                    on_done(key, out[key])
+            try:
+                for fut in as_completed(futures):
+                    key = futures[fut]
+                    out[key] = fut.result()
+                    if on_done:
+                        on_done(key, out[key])
+            except BaseException:  # fail now, not after every queued task has run for nothing
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     return {key: out[key] for key, _ in tasks}

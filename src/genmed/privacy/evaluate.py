@@ -67,14 +67,16 @@ def _embedding(codes: pd.DataFrame, schema: CohortSchema) -> tuple[np.ndarray, n
 
 def _distances(a: pd.DataFrame, b: pd.DataFrame, schema: CohortSchema, chunk: int = 2048):
     """Yield (slice, distance block) of the mixed (Gower-like) distance between rows of a and b: numeric bins as
-    ordinal positions scaled to [0, 1], categories as 0/1 mismatch, averaged over the columns. Rounded to 1e-9
-    so equal distances compare equal whatever the floating-point order of the product."""
+    ordinal positions scaled to [0, 1], categories as 0/1 mismatch, averaged over the columns. Every exact
+    distance is a multiple of 1 / (columns x lcm of the numeric columns' bins - 1); the product is rounded to that
+    grid, so equal distances compare equal (ties in :func:`dcr`, the sort of the shadow attack's targets)."""
     fa, ra = _embedding(a, schema)
     fb, rb = _embedding(b, schema)
     d = len(schema.columns)
+    grid = d * math.lcm(*[max(1, c.size - 1) for c in schema.columns if c.kind == "numeric"] or [1])
     for s in range(0, len(a), chunk):
         blk = ra[s:s + chunk, None] + rb[None, :] - 2.0 * (fa[s:s + chunk] @ fb.T)
-        yield slice(s, s + chunk), np.round(np.maximum(blk, 0.0) / d, 9)
+        yield slice(s, s + chunk), np.round(np.maximum(blk, 0.0) * (grid / d)) / grid
 
 
 def _nearest(a, b, schema) -> np.ndarray:
@@ -146,6 +148,11 @@ def mia_auc(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, schem
     remove that noise; the leave-one-out reference is also larger (n - 1 rows instead of 4n/5), so the attack is
     not weakened.
     """
+    if len(train) < 2 or len(holdout) < 2:
+        from genmed.core.errors import InputError
+
+        raise InputError(f"membership inference needs at least 2 members and 2 non-members, got {len(train)} "
+                         f"and {len(holdout)}")
     ref_kernel = np.zeros((len(train) + len(holdout), len(holdout)))
     targets = pd.concat([train, holdout], ignore_index=True)
     for sl, blk in _distances(targets, holdout, schema):

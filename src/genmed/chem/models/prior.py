@@ -7,6 +7,7 @@ and the training metrics, so a prior is self-describing.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -115,9 +116,24 @@ def load_prior(path: str | Path, device: str | torch.device = "cpu") -> Prior:
     return Prior(model, vocab, config, payload.get("metadata", {}))
 
 
+@functools.lru_cache(maxsize=4)
+def bf16_supported(device_type: str) -> bool:
+    """Can this machine run the LSTM under bf16 autocast? On CPUs without bf16 instructions (AVX2-only, e.g. some
+    AMD EPYC hosts) oneDNN has no bf16 LSTM primitive and the forward pass raises, so probe a tiny LSTM once."""
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        with torch.no_grad(), torch.autocast(device_type, dtype=torch.bfloat16):
+            torch.nn.LSTM(4, 4, batch_first=True).to(device_type)(torch.zeros(1, 2, 4, device=device_type))
+        return True
+    except RuntimeError:
+        return False
+
+
 def autocast_context(device: torch.device, precision: str):
-    """bf16 autocast where it pays (AMX CPUs and GPUs); a no-op context for fp32."""
-    if precision == "bf16":
+    """bf16 autocast where the machine supports it (AMX/AVX-512-BF16 CPUs, GPUs); fp32 otherwise and for "fp32"
+    (same model, same results up to rounding; only slower)."""
+    if precision == "bf16" and bf16_supported(device.type):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return torch.autocast(device.type, enabled=False)
 
