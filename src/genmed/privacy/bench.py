@@ -212,6 +212,16 @@ def _calibration_task(ds: str, m: str, eps: float, sp: int) -> dict[str, list[fl
 _CAL_KEYS = ("mia_auc_domias", "mia_auc_distance", "mia_auc_naive_max", "mia_auc")
 
 
+def _per_config(task, ds: str, configs, count: int, workers: int) -> dict[tuple[str, float], list]:
+    """``task(ds, method, ε, i)`` for i < ``count`` per (method, ε), slowest generators first: {(method, ε): [...]}."""
+    from genmed.core.parallel import map_tasks
+
+    tasks = [((m, eps, i), (ds, m, eps, i)) for m, eps in configs for i in range(count)]
+    tasks.sort(key=lambda t: -_COST.get(t[0][0], 1.0))
+    got = map_tasks(task, tasks, workers)
+    return {(m, eps): [got[(m, eps, i)] for i in range(count)] for m, eps in configs}
+
+
 def mia_calibration(ds: str, splits: int, configs=(("independent", 10.0), ("structured", 3.0)),
                     log=print, workers: int = 1) -> list[dict[str, Any]]:
     """Is the black-box attack biased? Over ``splits`` random train/holdout splits, fit the generator on one half
@@ -219,14 +229,10 @@ def mia_calibration(ds: str, splits: int, configs=(("independent", 10.0), ("stru
     generator, as the "members" (null: the AUC must be 0.5 up to noise). Same synthetic data, same non-members."""
     import numpy as np
 
-    from genmed.core.parallel import map_tasks
-
-    tasks = [((m, eps, sp), (ds, m, eps, sp)) for m, eps in configs for sp in range(splits)]
-    tasks.sort(key=lambda t: -_COST.get(t[0][0], 1.0))
-    res_all = map_tasks(_calibration_task, tasks, workers)
+    res_all = _per_config(_calibration_task, ds, configs, splits, workers)
     out = []
     for m, eps in configs:
-        got = [res_all[(m, eps, sp)] for sp in range(splits)]
+        got = res_all[(m, eps)]
         res = {"method": m, "epsilon": eps, "splits": splits, "members": got[0]["members"],
                "non_members": got[0]["non_members"]}
         for kind in ("real", "null"):
@@ -264,14 +270,10 @@ def split_offset(ds: str, configs, draws: int, log=print, workers: int = 1) -> l
     seen - unseen is the generator's own membership signal."""
     import numpy as np
 
-    from genmed.core.parallel import map_tasks
-
-    tasks = [((m, eps, d), (ds, m, eps, d)) for m, eps in configs for d in range(draws)]
-    tasks.sort(key=lambda t: -_COST.get(t[0][0], 1.0))
-    got = map_tasks(_offset_task, tasks, workers)
+    got = _per_config(_offset_task, ds, configs, draws, workers)
     out = []
     for m, eps in configs:
-        rs = [got[(m, eps, d)] for d in range(draws)]
+        rs = got[(m, eps)]
         row = {"dataset": ds, "method": m, "epsilon": eps, "draws": draws, "n_seen": rs[0]["n_seen"],
                "n_unseen": rs[0]["n_unseen"]}
         for kind in ("seen", "unseen"):
