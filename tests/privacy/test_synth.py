@@ -133,6 +133,19 @@ def test_smartnoise_mst_runs():
 
 
 @pytest.mark.slow
+def test_smartnoise_model_cliques_are_named_columns_of_a_spanning_tree():
+    """MST keeps a tree over the columns: d - 1 two-way cliques, reported by schema column name."""
+    from genmed.privacy.synth import SYNTHESIZERS
+
+    df, schema = load_cohort("veterans")
+    model = SYNTHESIZERS.get("mst")()
+    model.fit(encode(df, schema), schema, 3.0, 1e-9, np.random.default_rng(0))
+    cliques = model.model_cliques()
+    assert len(cliques) == len(schema.names) - 1 and all(len(c) == 2 for c in cliques)
+    assert {c for cl in cliques for c in cl} == set(schema.names)
+
+
+@pytest.mark.slow
 def test_mst_sampling_fix_restores_associations():
     """snsynth 1.0.8 + mbi 1.x: the shipped sampler makes tree siblings comonotonic; genmed's wrapper does not."""
     from genmed.privacy.synth import synthesize_codes

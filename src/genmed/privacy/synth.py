@@ -267,6 +267,12 @@ class _SmartNoise:
             self.model.fit(df, categorical_columns=list(schema.names), preprocessor_eps=0.0)
         self.budget = {"engine": f"smartnoise-synth {self.method}", **self.kwargs}
 
+    def model_cliques(self) -> list[tuple[str, ...]]:
+        """The fitted graphical model's cliques of two or more columns, by column name: what the model keeps
+        beyond the 1-way marginals."""
+        names = {f"col{i}": n for i, n in enumerate(self.schema.names)}
+        return [tuple(names[c] for c in cl) for cl in self.model.synthesizer.cliques if len(cl) > 1]
+
     def sample(self, n, rng):
         with contextlib.redirect_stdout(io.StringIO()):
             out = self.model.sample(n)

@@ -1,0 +1,62 @@
+"""The release-spread measurement behind `genmed bench privacy-spread` (genmed.privacy.spread)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from genmed.core.errors import InputError
+from genmed.privacy.spread import BAR, release_spread, variance_components
+
+
+def test_variance_components_recover_known_between_and_within_parts():
+    # fit means 0.50, 0.52, 0.54; each fit's two releases at mean -/+ 0.01
+    auc = np.array([[0.49, 0.51], [0.51, 0.53], [0.53, 0.55]])
+    c = variance_components(auc)
+    assert c["sd_within_fit"] == pytest.approx(np.sqrt(2e-4))
+    # MS_between = 2 * var(means) = 8e-4; (8e-4 - 2e-4) / 2 = 3e-4
+    assert c["sd_between_fits"] == pytest.approx(np.sqrt(3e-4))
+    assert c["sd_one_release"] == pytest.approx(np.sqrt(5e-4))
+
+
+def test_variance_components_put_nothing_between_fits_when_fits_agree():
+    auc = np.array([[0.50, 0.54], [0.54, 0.50], [0.52, 0.52]])
+    c = variance_components(auc)
+    assert c["sd_between_fits"] == 0.0
+    assert c["sd_one_release"] == pytest.approx(c["sd_within_fit"])
+
+
+@pytest.mark.parametrize("shape", [(1, 5), (5, 1), (6,)])
+def test_variance_components_refuse_too_few_fits_or_samples(shape):
+    with pytest.raises(InputError, match="at least 2 fits x 2 samples"):
+        variance_components(np.full(shape, 0.5))
+
+
+def test_release_spread_flags_the_bootstrap_and_not_independent_marginals():
+    """Real ACTG 320 split: copying real rows is over the bar in every release; independent DP marginals are not
+    on average, and the model-level attack (10 x n rows) is at least as strong against the copy."""
+    rows = release_spread("actg320", [("bootstrap", 0.0), ("independent", 10.0)], fits=2, samples=2, large=3,
+                          log=lambda _: None)
+    boot, ind = rows
+    assert boot["releases_over_bar"] == boot["releases"] == 4
+    assert boot["release_auc_mean"] >= 0.75 and boot["p_all_repeats_pass"] < 0.01
+    assert boot["model_level_auc_mean"] >= boot["release_auc_mean"]
+    assert ind["release_auc_mean"] < BAR
+    assert np.array(ind["auc"]).shape == (2, 2)
+    lo, hi = ind["share_over_bar_ci95"]
+    assert 0.0 <= lo <= ind["releases_over_bar"] / ind["releases"] <= hi <= 1.0
+
+
+def test_bench_privacy_spread_cli_writes_json_and_rejects_bad_pairs(cli, tmp_path):
+    out = tmp_path / "spread.json"
+    r = cli(["bench", "privacy-spread", "--configs", "independent:10", "--fits", "2", "--samples", "2",
+             "--large", "1", "--workers", "1", "--no-write", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["rows"][0]["method"] == "independent" and doc["rows"][0]["model_level_auc_mean"] is None
+    bad = cli(["bench", "privacy-spread", "--configs", "aim3", "--no-write"])
+    assert bad.exit_code != 0 and "aim3" in bad.output and "METHOD:EPSILON" in bad.output
+    few = cli(["bench", "privacy-spread", "--fits", "1", "--no-write"])
+    assert few.exit_code != 0 and "at least 2" in few.output
