@@ -67,6 +67,8 @@ def test_release_writes_report_and_charges_budget(tmp_path):
     metrics = json.loads((tmp_path / "run" / "privacy_metrics.json").read_text())
     assert set(metrics["methods"]) == {"structured", "independent", "bootstrap"}
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "succeeded"
+    # the membership-floor refits are audit computations: reported, never charged to the budget
+    assert metrics["membership_floor"]["draws"] == 3 and "never saw" in html
     assert budget.status("veterans")["epsilon_spent"] == pytest.approx(2.0)
 
 
@@ -113,7 +115,13 @@ def test_cli_synthesize_and_errors(tmp_path, cli):
     r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--out", str(tmp_path / "r"),
              "--no-baselines"])
     assert r.exit_code == 0, r.output
-    assert "MIA AUC" in r.stdout
+    assert "MIA AUC" in r.stdout and "never saw" in r.stdout
+    r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--out", str(tmp_path / "f"),
+             "--no-baselines", "--floor-draws", "0", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["membership_floor"] is None
+    r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--floor-draws", "-1"])
+    assert r.exit_code == 2 and "floor-draws" in r.output
     r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "0", "--out", str(tmp_path / "s")])
     assert r.exit_code == 2 and "ε must be" in r.output
     r = cli(["privacy", "synthesize", "--dataset", "nosuch", "--epsilon", "1"])

@@ -252,17 +252,10 @@ def _offset_task(ds: str, m: str, eps: float, draw: int) -> dict[str, float]:
     import numpy as np
 
     from genmed.core.parallel import task_seed
-    from genmed.privacy.evaluate import mia_auc
-    from genmed.privacy.synth import synthesize_codes
+    from genmed.privacy.evaluate import floor_draw
 
     schema, _, _, ctr, cho, _ = _prepared(ds)
-    rng = np.random.default_rng(task_seed("offset", ds, m, eps, draw))
-    perm = rng.permutation(len(ctr))
-    k = len(ctr) // 4
-    unseen, seen = ctr.iloc[perm[:k]].reset_index(drop=True), ctr.iloc[perm[k:]].reset_index(drop=True)
-    syn = synthesize_codes(m, seen, schema, eps, 1e-9, rng).codes
-    return {"seen": mia_auc(seen, cho, syn, schema, rng)["mia_auc"],
-            "unseen": mia_auc(unseen, cho, syn, schema, rng)["mia_auc"], "n_seen": len(seen), "n_unseen": k}
+    return floor_draw(m, ctr, cho, schema, eps, 1e-9, np.random.default_rng(task_seed("offset", ds, m, eps, draw)))
 
 
 def split_offset(ds: str, configs, draws: int, log=print, workers: int = 1) -> list[dict[str, Any]]:

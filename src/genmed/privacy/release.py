@@ -57,9 +57,13 @@ def split(df: pd.DataFrame, seed: int, holdout: float = 0.3) -> tuple[pd.DataFra
 
 
 def run_release(df: pd.DataFrame, schema: CohortSchema, *, method: str, epsilon: float, delta: float, seed: int,
-                baselines: bool = True, controls: bool = True) -> dict[str, Any]:
-    """Fit the release (and baselines) on the train split; evaluate all against the holdout. No I/O."""
-    from genmed.privacy.evaluate import evaluate_release, survival_utility
+                baselines: bool = True, controls: bool = True, floor_draws: int = 3) -> dict[str, Any]:
+    """Fit the release (and baselines) on the train split; evaluate all against the holdout. No I/O.
+
+    ``floor_draws`` refits of the released method on 75% of the training rows measure this split's membership
+    floor (:func:`genmed.privacy.evaluate.membership_floor`; 0 skips it). Like the rest of the audit they are
+    computed on the real data for the steward and never released."""
+    from genmed.privacy.evaluate import evaluate_release, membership_floor, survival_utility
     from genmed.privacy.synth import synthesize_codes
 
     rng = np.random.default_rng(seed)
@@ -78,12 +82,14 @@ def run_release(df: pd.DataFrame, schema: CohortSchema, *, method: str, epsilon:
         out["methods"][m] = ev
         if m == method:
             out["release_codes"] = rel.codes
+    out["membership_floor"] = membership_floor(method, ctr, cho, schema, epsilon, delta, rng, floor_draws) \
+        if floor_draws > 0 else None
     return out
 
 
 def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str = "structured",
                out: str | Path | None = None, seed: int = 0, schema_name: str | None = None,
-               baselines: bool = True, db_url: str | None = None) -> dict[str, Any]:
+               baselines: bool = True, db_url: str | None = None, floor_draws: int = 3) -> dict[str, Any]:
     """Release a DP synthetic cohort with its privacy/utility evaluation (``synthetic.csv``,
     ``privacy_metrics.json``, ``privacy_report.html``, ``run.json``)."""
     from genmed.core.provenance import run_directory
@@ -102,7 +108,8 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     config = {"dataset": ledger_id, "method": method, "epsilon": epsilon, "delta": delta, "baselines": baselines,
               "schema": schema.name, "bins": "public, declared in genmed.privacy.cohorts"}
     with run_directory("privacy-synthesize", out=out, config=config, seed=seed) as run:
-        res = run_release(df, schema, method=method, epsilon=epsilon, delta=delta, seed=seed, baselines=baselines)
+        res = run_release(df, schema, method=method, epsilon=epsilon, delta=delta, seed=seed, baselines=baselines,
+                          floor_draws=floor_draws)
         syn = decode(res.pop("release_codes"), schema, np.random.default_rng(seed + 1))
         syn.to_csv(run.file("synthetic.csv"), index=False)
         res.update({"dataset": ledger_id, "schema": schema.name, "method": method, "epsilon": epsilon,
@@ -193,6 +200,14 @@ Schema <code>{{ r.schema }}</code>: {{ r.source }}. Noise: {{ r.noise }}.</p>
 {{ '%.2f' % e.attribute_inference.risk_ci95[1] }}]</td></tr>{% endfor %}</table>
 <p>Exact-copy baseline (holdout rows identical to a training row in public bins):
 {{ '%.3f' % r.methods[r.method].exact_copy_rate_holdout_baseline }}. Membership AUC 0.5 = no information.</p>
+{% if r.membership_floor %}{% set f = r.membership_floor %}<p><b>How much of the membership AUC is this split?</b>
+Refitted {{ f.draws }} time(s) on a random {{ f.n_seen }} of the training rows, {{ r.method }} lets the attack
+score the {{ f.n_unseen }} training rows it never saw at {{ '%.3f' % f.unseen_auc_mean }}{% if f.unseen_auc_se
+%} ± {{ '%.3f' % f.unseen_auc_se }}{% endif %} and the rows it saw at {{ '%.3f' % f.seen_auc_mean }}: the
+generator's own membership signal is {{ '%+.3f' % f.excess_auc_mean }}{% if f.excess_auc_se %} ± {{ '%.3f' %
+f.excess_auc_se }}{% endif %} (mean ± SE). Unseen rows above 0.5 are the chance differences between this
+split's training and holdout rows, which any faithful model reproduces: they measure the split, not a leak of
+any record.</p>{% endif %}
 <h2>Utility</h2>
 <table><tr><th class="l">method</th><th>TVD 1-way</th><th>2-way</th><th>3-way</th><th>analysis clique</th>
 <th>TSTR C-index</th><th>HR {{ r.schema_exposure }}</th><th>interaction coef</th></tr>
