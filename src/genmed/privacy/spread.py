@@ -46,14 +46,6 @@ def variance_components(auc: np.ndarray) -> dict[str, float]:
             "sd_one_release": (var_b + ms_within) ** 0.5}
 
 
-def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
-
-
 def _spread_task(ds: str, m: str, eps: float, fit: int, samples: int, large: int) -> dict[str, Any]:
     """Fit ``m`` once on the benchmark split; attack ``samples`` n-row releases and one ``large`` x n draw."""
     import time
@@ -82,6 +74,7 @@ def release_spread(ds: str, configs, fits: int, samples: int, large: int = 10, w
     ``repeats``: the benchmark's releases per (method, ε), for the chance that all of them pass."""
     from genmed.core.parallel import map_tasks
     from genmed.privacy.bench import _COST, _prepared
+    from genmed.privacy.evaluate import _wilson
 
     tasks = [((m, eps, f), (ds, m, eps, f, samples, large)) for m, eps in configs for f in range(fits)]
     tasks.sort(key=lambda t: -_COST.get(t[0][0], 1.0))
@@ -94,13 +87,14 @@ def release_spread(ds: str, configs, fits: int, samples: int, large: int = 10, w
         comp = variance_components(auc)
         mean, sd = float(auc.mean()), comp["sd_one_release"]
         over = int((auc > BAR).sum())
+        lo, hi = _wilson(over / auc.size, int(auc.size))
         p = 1 - NormalDist(mean, sd).cdf(BAR) if sd > 0 else float(mean > BAR)
         model = [r["model_level"] for r in rs if r["model_level"] is not None]
         row = {"dataset": ds, "n_train": len(ctr), "n_holdout": len(cho), "method": m, "epsilon": eps, "fits": fits,
                "samples_per_fit": samples,
                "release_auc_mean": mean, "release_auc_min": float(auc.min()), "release_auc_max": float(auc.max()),
                **comp, "releases_over_bar": over, "releases": int(auc.size),
-               "share_over_bar_ci95": list(_wilson(over, int(auc.size))), "p_release_over_bar": p,
+               "share_over_bar_ci95": [max(0.0, lo), min(1.0, hi)], "p_release_over_bar": p,
                "repeats": repeats, "p_all_repeats_pass": (1 - p) ** repeats,
                "model_level_rows": large, "model_level_auc_mean": float(np.mean(model)) if model else None,
                "model_level_auc_range": [float(min(model)), float(max(model))] if model else None,
