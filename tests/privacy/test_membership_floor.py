@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from genmed.core.errors import InputError
 from genmed.privacy.bench import _prepared
 from genmed.privacy.evaluate import membership_floor
 
@@ -27,7 +28,19 @@ def test_floor_of_independent_marginals_shows_little_own_signal():
     assert abs(f["excess_auc_mean"]) < 0.06
 
 
-def test_floor_needs_a_draw():
+def test_floor_refuses_no_refit_or_too_few_unseen_rows():
     schema, _, _, ctr, cho, _ = _prepared("actg320")
-    with pytest.raises(ValueError, match="at least one draw"):
+    with pytest.raises(InputError, match="at least one refit"):
         membership_floor("independent", ctr, cho, schema, 1.0, 1e-9, np.random.default_rng(0), draws=0)
+    with pytest.raises(InputError, match="at least 2 unseen training rows"):
+        membership_floor("independent", ctr.iloc[:7], cho, schema, 1.0, 1e-9, np.random.default_rng(0), draws=1)
+
+
+def test_release_audit_reports_an_unmeasurable_floor_instead_of_failing():
+    """The release's ε is spent before the audit: a floor that cannot be measured must not lose the release."""
+    from genmed.privacy.release import _membership_floor
+
+    schema, _, _, ctr, cho, _ = _prepared("actg320")
+    f = _membership_floor("independent", ctr.iloc[:7], cho, schema, 1.0, 1e-9, 0, 3)
+    assert f["draws"] == 3 and "unseen" in f["not_measured"] and "unseen_auc_mean" not in f
+    assert _membership_floor("independent", ctr, cho, schema, 1.0, 1e-9, 0, 0) is None

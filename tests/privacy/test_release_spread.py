@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from genmed.core.errors import InputError
-from genmed.privacy.spread import BAR, release_spread, variance_components
+from genmed.privacy.bench import _pairs
+from genmed.privacy.spread import BAR, release_spread, row_stats, variance_components
 
 
 def test_variance_components_recover_known_between_and_within_parts():
@@ -60,3 +61,41 @@ def test_bench_privacy_spread_cli_writes_json_and_rejects_bad_pairs(cli, tmp_pat
     assert bad.exit_code != 0 and "aim3" in bad.output and "METHOD:EPSILON" in bad.output
     few = cli(["bench", "privacy-spread", "--fits", "1", "--no-write"])
     assert few.exit_code != 0 and "at least 2" in few.output
+
+
+def test_row_stats_probabilities():
+    from statistics import NormalDist
+
+    auc = np.array([[0.54, 0.56], [0.53, 0.55], [0.52, 0.54], [0.53, 0.53]])
+    r = row_stats(auc, repeats=3)
+    assert r["releases_over_bar"] == 1 and r["releases"] == 8
+    assert r["p_all_repeats_pass_empirical"] == pytest.approx((7 / 8) ** 3)
+    lo, hi = r["p_all_repeats_pass_empirical_ci95"]
+    assert lo < r["p_all_repeats_pass_empirical"] < hi <= 1.0
+    p = 1 - NormalDist(auc.mean(), r["sd_one_release"]).cdf(BAR)
+    assert r["p_release_over_bar"] == pytest.approx(p) and r["p_all_repeats_pass"] == pytest.approx((1 - p) ** 3)
+
+
+def test_release_spread_refuses_too_few_fits_before_fitting_anything():
+    with pytest.raises(InputError, match="at least 2 fits x 2 samples"):
+        release_spread("actg320", [("aim", 3.0)], fits=1, samples=8, log=lambda _: None)
+
+
+@pytest.mark.parametrize("text,msg", [(":3", "not METHOD:EPSILON"), ("aim:", "not METHOD:EPSILON"),
+                                      ("aim:x", "not METHOD:EPSILON"), ("aim3", "not METHOD:EPSILON"),
+                                      ("nosuch:3", "unknown method"), ("structured:0", "> 0"),
+                                      ("structured:-1", "> 0"), ("structured:inf", "> 0")])
+def test_method_eps_pairs_are_checked_before_anything_runs(text, msg):
+    import typer
+
+    with pytest.raises(typer.BadParameter, match=msg):
+        _pairs(text)
+
+
+def test_method_eps_pairs_dedupe_and_allow_the_bootstrap_at_zero():
+    import typer
+
+    assert _pairs("aim:3, aim:3.0,bootstrap:0,,") == [("aim", 3.0), ("bootstrap", 0.0)]
+    assert _pairs(",") == []
+    with pytest.raises(typer.BadParameter, match="no METHOD:EPSILON"):
+        _pairs(",", allow_empty=False)

@@ -124,10 +124,10 @@ def synthesize_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed of the split and of genmed's noise (smartnoise cannot be seeded)."),
     no_baselines: bool = typer.Option(False, "--no-baselines",
                                       help="Skip the independent-marginals baseline (it spends ε too)."),
-    floor_draws: int = typer.Option(3, "--floor-draws", min=0,
+    floor_draws: int = typer.Option(None, "--floor-draws", min=0,
                                     help="Refits on 75% of the training rows that measure how much of the membership "
-                                    "AUC is the split itself (audit only, never released; 0 = skip; smartnoise "
-                                    "methods take 10-60 s per refit)."),
+                                    "AUC is the split itself (audit only, never released; 0 = skip; default 3 for "
+                                    "genmed's methods, 1 for smartnoise's, which take 10-60 s per refit)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Release a DP synthetic cohort with its privacy/utility audit (privacy_report.html)."""
@@ -140,9 +140,15 @@ def synthesize_cmd(
     def f(v):
         return "indeterminate" if v is None else f"{v:.3f}"
 
-    fl = res.get("membership_floor")
+    fl = res.get("membership_floor") or {}
+
+    def pm(key):
+        se = fl.get(f"{key}_auc_se")
+        return f"{fl[f'{key}_auc_mean']:+.3f}" + (f" ± {se:.3f} (SE over {fl['draws']} refits)" if se else "")
+
     floor = (f"         rows the generator never saw score {fl['unseen_auc_mean']:.3f} on this split (its floor); "
-             f"the generator's own signal is {fl['excess_auc_mean']:+.3f}\n") if fl else ""
+             f"the generator's own signal is {pm('excess')}\n") if "unseen_auc_mean" in fl else \
+        (f"         split floor not measured: {fl['not_measured']}\n" if fl else "")
     human = (f"released {res['n_train']} synthetic rows ({method}, ε={epsilon:g}) to {res['run_dir']}\n"
              f"privacy: MIA AUC {m['mia_auc']:.3f} (0.5 = no leak), exact copies {m['exact_copy_rate']:.3f}\n"
              + floor +

@@ -615,19 +615,33 @@ def markdown(results, chk, speed, params) -> str:
     return "\n".join(lines)
 
 
-def _pairs(text: str) -> list[tuple[str, float]]:
-    """'METHOD:ε,METHOD:ε' -> [(method, ε)]; a malformed pair is a clear error, not a silently skipped one."""
-    out = []
+def _pairs(text: str, *, allow_empty: bool = True) -> list[tuple[str, float]]:
+    """'METHOD:ε,METHOD:ε' -> [(method, ε)], checked before anything runs: a registered method, a finite ε > 0
+    (0 only for the non-private bootstrap), no pair twice."""
+    import math
+
+    from genmed.privacy.synth import SYNTHESIZERS
+
+    out: list[tuple[str, float]] = []
     for c in (c.strip() for c in text.split(",")):
         if not c:
             continue
-        m, sep, e = c.partition(":")
+        m, sep, e = (x.strip() for x in c.partition(":"))
         try:
-            out.append((m.strip(), float(e)))
+            eps = float(e)
         except ValueError:
-            raise typer.BadParameter(f"{c!r} is not METHOD:EPSILON (e.g. aim:3)") from None
-        if not sep or not m.strip():
+            eps = float("nan")
+        if not sep or not m or math.isnan(eps):
             raise typer.BadParameter(f"{c!r} is not METHOD:EPSILON (e.g. aim:3)")
+        if m not in SYNTHESIZERS.names():
+            raise typer.BadParameter(f"{c!r}: unknown method {m!r} (known: {', '.join(SYNTHESIZERS.names())})")
+        private = getattr(SYNTHESIZERS.get(m), "private", True)
+        if not math.isfinite(eps) or eps < 0 or (private and eps == 0):
+            raise typer.BadParameter(f"{c!r}: ε must be a finite number > 0 for a DP method")
+        if (m, eps) not in out:
+            out.append((m, eps))
+    if not out and not allow_empty:
+        raise typer.BadParameter(f"no METHOD:EPSILON pair in {text!r}")
     return out
 
 
@@ -662,6 +676,7 @@ def register(app: typer.Typer) -> None:
         """DP synthetic cohorts (privacy + utility vs baselines), de-identification and audit-log speed."""
         from genmed.core.benchmarks import update_section
 
+        configs, oconf = _pairs(calibration_methods), _pairs(offset_methods)  # a typo fails now, not after the fits
         t0 = time.perf_counter()
         c0 = _cpu_seconds()
         ds = [d.strip() for d in datasets.split(",") if d.strip()]
@@ -675,12 +690,10 @@ def register(app: typer.Typer) -> None:
         results = run_dp_bench(ds, eps, repeats, meths, smartnoise_repeats, sn_eps, log=log, shadow=sh,
                                workers=workers)
         cal = []
-        configs = _pairs(calibration_methods)
         if calibration_splits and configs and "actg320" in ds:
             cal = [{"dataset": "actg320", **c} for c in mia_calibration("actg320", calibration_splits, configs,
                                                                          log=log, workers=workers)]
         off = []
-        oconf = _pairs(offset_methods)
         if offset_draws and oconf and "actg320" in ds:
             off = split_offset("actg320", oconf, offset_draws, log=log, workers=workers)
         chk = checks(results)
@@ -726,7 +739,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("--fits and --samples must each be at least 2 (variance components)")
         t0 = time.perf_counter()
         log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-        rows = release_spread(dataset, _pairs(configs), fits, samples, large, workers, repeats, log=log)
+        rows = release_spread(dataset, _pairs(configs, allow_empty=False), fits, samples, large, workers, repeats,
+                              log=log)
         params = {"dataset": dataset, "fits": fits, "samples": samples, "large": large, "workers": workers,
                   "seconds": time.perf_counter() - t0}
         if out:

@@ -218,8 +218,12 @@ def membership_floor(method: str, train: pd.DataFrame, holdout: pd.DataFrame, sc
     measures that floor (``unseen``) and the generator's own membership signal (``seen - unseen``), mean and
     standard error over ``draws`` refits. The refits are audit computations, never released.
     """
+    from genmed.core.errors import InputError
+
     if draws < 1:
-        raise ValueError("membership_floor needs at least one draw")
+        raise InputError(f"the membership floor needs at least one refit, got {draws}")
+    if int(len(train) * 0.25) < 2:
+        raise InputError(f"the membership floor needs at least 2 unseen training rows (25% of {len(train)})")
     got = [floor_draw(method, train, holdout, schema, epsilon, delta, rng) for _ in range(draws)]
 
     def stat(v):

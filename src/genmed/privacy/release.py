@@ -56,15 +56,31 @@ def split(df: pd.DataFrame, seed: int, holdout: float = 0.3) -> tuple[pd.DataFra
     return tr.reset_index(drop=True), ho.reset_index(drop=True)
 
 
+def _membership_floor(method, ctr, cho, schema, epsilon, delta, seed, draws) -> dict[str, Any] | None:
+    """The audit's floor refits, on their own random stream (so they do not move the release's other numbers).
+    The release has been charged by now: a floor that cannot be measured is reported, never fatal."""
+    from genmed.core.errors import InputError
+    from genmed.privacy.evaluate import membership_floor
+
+    if draws <= 0:
+        return None
+    try:
+        return membership_floor(method, ctr, cho, schema, epsilon, delta, np.random.default_rng([seed, 2]), draws)
+    except InputError as exc:
+        return {"draws": draws, "not_measured": str(exc)}
+    except Exception as exc:  # an audit extra must not lose a release whose budget is spent
+        return {"draws": draws, "not_measured": f"{type(exc).__name__}: {exc}"}
+
+
 def run_release(df: pd.DataFrame, schema: CohortSchema, *, method: str, epsilon: float, delta: float, seed: int,
-                baselines: bool = True, controls: bool = True, floor_draws: int = 3) -> dict[str, Any]:
+                baselines: bool = True, controls: bool = True, floor_draws: int | None = None) -> dict[str, Any]:
     """Fit the release (and baselines) on the train split; evaluate all against the holdout. No I/O.
 
     ``floor_draws`` refits of the released method on 75% of the training rows measure this split's membership
-    floor (:func:`genmed.privacy.evaluate.membership_floor`; 0 skips it). Like the rest of the audit they are
-    computed on the real data for the steward and never released."""
-    from genmed.privacy.evaluate import evaluate_release, membership_floor, survival_utility
-    from genmed.privacy.synth import synthesize_codes
+    floor (:func:`genmed.privacy.evaluate.membership_floor`; ``None``: the method's ``audit_refits``, 0 skips
+    it). Like the rest of the audit they are computed on the real data for the steward and never released."""
+    from genmed.privacy.evaluate import evaluate_release, survival_utility
+    from genmed.privacy.synth import SYNTHESIZERS, synthesize_codes
 
     rng = np.random.default_rng(seed)
     tr, ho = split(df, seed)
@@ -82,14 +98,14 @@ def run_release(df: pd.DataFrame, schema: CohortSchema, *, method: str, epsilon:
         out["methods"][m] = ev
         if m == method:
             out["release_codes"] = rel.codes
-    out["membership_floor"] = membership_floor(method, ctr, cho, schema, epsilon, delta, rng, floor_draws) \
-        if floor_draws > 0 else None
+    draws = floor_draws if floor_draws is not None else getattr(SYNTHESIZERS.get(method), "audit_refits", 1)
+    out["membership_floor"] = _membership_floor(method, ctr, cho, schema, epsilon, delta, seed, draws)
     return out
 
 
 def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str = "structured",
                out: str | Path | None = None, seed: int = 0, schema_name: str | None = None,
-               baselines: bool = True, db_url: str | None = None, floor_draws: int = 3) -> dict[str, Any]:
+               baselines: bool = True, db_url: str | None = None, floor_draws: int | None = None) -> dict[str, Any]:
     """Release a DP synthetic cohort with its privacy/utility evaluation (``synthetic.csv``,
     ``privacy_metrics.json``, ``privacy_report.html``, ``run.json``)."""
     from genmed.core.provenance import run_directory
@@ -200,14 +216,16 @@ Schema <code>{{ r.schema }}</code>: {{ r.source }}. Noise: {{ r.noise }}.</p>
 {{ '%.2f' % e.attribute_inference.risk_ci95[1] }}]</td></tr>{% endfor %}</table>
 <p>Exact-copy baseline (holdout rows identical to a training row in public bins):
 {{ '%.3f' % r.methods[r.method].exact_copy_rate_holdout_baseline }}. Membership AUC 0.5 = no information.</p>
-{% if r.membership_floor %}{% set f = r.membership_floor %}<p><b>How much of the membership AUC is this split?</b>
-Refitted {{ f.draws }} time(s) on a random {{ f.n_seen }} of the training rows, {{ r.method }} lets the attack
-score the {{ f.n_unseen }} training rows it never saw at {{ '%.3f' % f.unseen_auc_mean }}{% if f.unseen_auc_se
-%} ± {{ '%.3f' % f.unseen_auc_se }}{% endif %} and the rows it saw at {{ '%.3f' % f.seen_auc_mean }}: the
-generator's own membership signal is {{ '%+.3f' % f.excess_auc_mean }}{% if f.excess_auc_se %} ± {{ '%.3f' %
-f.excess_auc_se }}{% endif %} (mean ± SE). Unseen rows above 0.5 are the chance differences between this
-split's training and holdout rows, which any faithful model reproduces: they measure the split, not a leak of
-any record.</p>{% endif %}
+{% set f = r.membership_floor %}{% if f and f.unseen_auc_mean is defined %}<p><b>How much of the membership
+AUC is this split?</b> Refitted {{ f.draws }} time(s) on a random {{ f.n_seen }} of the training rows,
+{{ r.method }} lets the attack score the {{ f.n_unseen }} training rows it never saw at
+{{ '%.3f' % f.unseen_auc_mean }}{% if f.unseen_auc_se is not none %} ± {{ '%.3f' % f.unseen_auc_se }}{% endif %}
+and the rows it saw at {{ '%.3f' % f.seen_auc_mean }}: the generator's own membership signal is
+{{ '%+.3f' % f.excess_auc_mean }}{% if f.excess_auc_se is not none %} ± {{ '%.3f' % f.excess_auc_se }} (mean ± SE
+over the refits){% else %} (one refit: no error bar){% endif %}. Unseen rows above 0.5 are the chance differences
+between this split's training and holdout rows, which any faithful model reproduces: they measure the split, not
+a leak of any record.</p>{% elif f %}<p>The split's membership floor was not measured: {{ f.not_measured }}</p>
+{% endif %}
 <h2>Utility</h2>
 <table><tr><th class="l">method</th><th>TVD 1-way</th><th>2-way</th><th>3-way</th><th>analysis clique</th>
 <th>TSTR C-index</th><th>HR {{ r.schema_exposure }}</th><th>interaction coef</th></tr>

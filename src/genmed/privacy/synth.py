@@ -54,9 +54,13 @@ from genmed.privacy.cohorts import EVENT, TIME, CohortSchema
 
 
 class Synthesizer(Protocol):
-    """fit(codes, schema, epsilon, delta, rng) -> sample(n, rng) -> codes."""
+    """fit(codes, schema, epsilon, delta, rng) -> sample(n, rng) -> codes.
+
+    ``audit_refits``: how many refits the release audit spends by default on the membership floor
+    (:func:`genmed.privacy.evaluate.membership_floor`); fewer for engines that take many seconds per fit."""
 
     private: bool
+    audit_refits: int
 
     def fit(self, codes: pd.DataFrame, schema: CohortSchema, epsilon: float, delta: float,
             rng: np.random.Generator) -> None: ...
@@ -119,6 +123,7 @@ class IndependentMarginals:
     below one noise s.d. as genmed's default applies to the count vectors it samples from (post-processing)."""
 
     private = True
+    audit_refits = 3
     threshold = 1.0  # noisy counts below threshold x sigma are set to 0 (see :func:`_suppress`)
 
     def fit(self, codes, schema, epsilon, delta, rng):
@@ -150,6 +155,7 @@ class StructuredBayesNet:
     """
 
     private = True
+    audit_refits = 3
     root_weight = 3.0  # share of budget of the analysis clique relative to one covariate clique
     oneway_weight = 0.25
     shrink = 4.0
@@ -250,6 +256,7 @@ class StructuredBayesNet:
 
 class _SmartNoise:
     private = True
+    audit_refits = 1  # 10-60 s per fit on a 2-core machine
     method = ""
     kwargs: dict[str, Any] = {}
 
@@ -349,6 +356,7 @@ class Bootstrap:
     """Resample real rows with replacement. NOT private: the leak control."""
 
     private = False
+    audit_refits = 3
 
     def fit(self, codes, schema, epsilon, delta, rng):
         self.codes = codes[schema.names].reset_index(drop=True)
