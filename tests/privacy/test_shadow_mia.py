@@ -117,6 +117,14 @@ def test_bench_reports_shadow_column_calibration_and_checks():
     names = [c["check"] for c in chk]
     assert "shadow-model MIA AUC <= 0.55 for structured at every ε" in names
     assert "bootstrap control shadow-model MIA AUC >= 0.75" in names
+    assert not any("privacy-spread" in n for n in names)
+    # with release-spread rows for the data set, their shares sit beside the per-release Must, worst first
+    spread = [{"dataset": "veterans", "method": "structured", "epsilon": 3.0, "releases_over_bar": 1, "releases": 64},
+              {"dataset": "veterans", "method": "mst", "epsilon": 10.0, "releases_over_bar": 20, "releases": 64},
+              {"dataset": "other", "method": "aim", "epsilon": 3.0, "releases_over_bar": 9, "releases": 64}]
+    info = [c for c in checks(res, spread=spread) if "privacy-spread" in c["check"]]
+    assert len(info) == 1 and info[0]["pass"] is None and info[0]["level"] == "info"
+    assert info[0]["value"] == "mst ε=10 20/64, structured ε=3 1/64"
     cal = [{"dataset": "veterans", **c} for c in mia_calibration("veterans", 2, configs=(("independent", 3.0),),
                                                                  log=lambda m: None)]
     assert set(cal[0]["null"]) == {"mia_auc_domias", "mia_auc_distance", "mia_auc_naive_max", "mia_auc"}
