@@ -43,11 +43,11 @@ differences between these 805 training and 346 holdout rows; over 20 random spli
 generators' own signal is +0.010 to +0.021 (calibration table). smartnoise MST/AIM run at every ε with 3
 repeats each (one process per fit, 2 workers). Three releases per (method, ε) say little about a bar this close
 to the split's floor, so `genmed bench privacy-spread` (its own section) draws 128 releases per (method, ε) on the
-same split: smartnoise MST crosses 0.55 in 29% (ε = 3) and 41% (ε = 10) of its releases (model-level AUC 0.551 at
-ε = 10), AIM in 3% and 10%, genmed's default in 1 of 128 at ε = 3 and at ε = 10. So when every DP release of a
-run is at or below 0.55, as in this run (max 0.550, independent ε = 10), that is luck for MST: all six of its
-releases at ε = 3 and 10 stay below the bar in about 1 run in 13. The day's first run had an AIM release at
-0.570, which 136 fresh AIM releases at ε = 3 did not reproduce (max 0.556)"""
+same split: smartnoise MST crosses 0.55 in 27% (ε = 3) and 35% (ε = 10) of its releases (model-level AUC 0.551 at
+ε = 10), AIM in 2% and 6%, genmed's default in 1 of 128 at each ε. So when every DP release of a run is at or
+below 0.55, as in this run (max 0.550, independent ε = 10), that is luck: all 18 smartnoise MST/AIM releases on
+actg320 stay below the bar in about 1 run in 13 (all six MST releases at ε = 3 and 10 in 1 in 9). The day's
+first run had an AIM release at 0.570, which 264 fresh AIM releases at ε = 3 did not reproduce (max 0.557)"""
 
 REFERENCE = """Reference numbers (not from a paper: no published study reports these metrics on these data sets).
 They were measured by the issue's author on this machine type with off-the-shelf smartnoise-synth 1.0.8 on
