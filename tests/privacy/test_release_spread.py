@@ -99,3 +99,10 @@ def test_method_eps_pairs_dedupe_and_allow_the_bootstrap_at_zero():
     assert _pairs(",") == []
     with pytest.raises(typer.BadParameter, match="no METHOD:EPSILON"):
         _pairs(",", allow_empty=False)
+
+
+def test_bench_privacy_refuses_a_malformed_spread_file_before_fitting(cli, tmp_path):
+    bad = tmp_path / "spread.json"
+    bad.write_text("{not json")
+    r = cli(["bench", "privacy", "--datasets", "veterans", "--spread-json", str(bad), "--no-write"])
+    assert r.exit_code != 0 and "privacy-spread --out" in r.output

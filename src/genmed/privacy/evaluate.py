@@ -194,8 +194,11 @@ def mia_auc(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, schem
     return out
 
 
+UNSEEN_SHARE = 0.25  # share of the training rows the membership floor's refits leave out
+
+
 def floor_draw(method: str, train: pd.DataFrame, holdout: pd.DataFrame, schema: CohortSchema, epsilon: float,
-               delta: float, rng: np.random.Generator, unseen_share: float = 0.25) -> dict[str, float]:
+               delta: float, rng: np.random.Generator, unseen_share: float = UNSEEN_SHARE) -> dict[str, float]:
     """One draw of :func:`membership_floor`: fit ``method`` on a random ``1 - unseen_share`` of the training rows,
     then attack with those rows (seen) and with the rest (unseen) as the members, against the same holdout."""
     from genmed.privacy.synth import synthesize_codes
@@ -222,8 +225,9 @@ def membership_floor(method: str, train: pd.DataFrame, holdout: pd.DataFrame, sc
 
     if draws < 1:
         raise InputError(f"the membership floor needs at least one refit, got {draws}")
-    if int(len(train) * 0.25) < 2:
-        raise InputError(f"the membership floor needs at least 2 unseen training rows (25% of {len(train)})")
+    if int(len(train) * UNSEEN_SHARE) < 2:
+        raise InputError(f"the membership floor needs at least 2 unseen training rows ({UNSEEN_SHARE:.0%} of "
+                         f"{len(train)})")
     got = [floor_draw(method, train, holdout, schema, epsilon, delta, rng) for _ in range(draws)]
 
     def stat(v):
