@@ -338,10 +338,13 @@ def _get(summary, m, eps):
     return next((r for r in summary if r["method"] == m and r["epsilon"] == eps), None)
 
 
-def checks(results, default="structured", spread=None) -> list[dict[str, Any]]:
+def checks(results, default="structured", spread=None, shadow_rows=None) -> list[dict[str, Any]]:
     """The issue's Must/Aim criteria, evaluated on what actually ran. ``spread``: rows of
     `genmed bench privacy-spread` (many releases per (method, ε) on the same split), shown beside the per-release
-    Must as information: how often a release of each mechanism crosses the bar (no pass/fail of its own)."""
+    Must as information: how often a release of each mechanism crosses the bar (no pass/fail of its own).
+    ``shadow_rows``: rows of `genmed bench privacy-shadow` (the shadow attack on methods too slow for this run),
+    judged by the same bar in a Must row of their own."""
+    from genmed.privacy.shadow_bench import check_row
     out = []
     for ds, e in results.items():
         s = e["summary"]
@@ -387,6 +390,9 @@ def checks(results, default="structured", spread=None) -> list[dict[str, Any]]:
                 out.append({"dataset": ds, "check": f"shadow-model MIA AUC <= 0.55 for {default} at every ε",
                             "value": f"{w['shadow']['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] (ε={w['epsilon']:g})",
                             "pass": w["shadow"]["shadow_auc"] <= 0.55, "level": "must"})
+            row = check_row(shadow_rows or [], ds, {(r["method"], float(r["epsilon"])) for r in sh})
+            if row:
+                out.append(row)
         if boot:
             out.append({"dataset": ds, "check": "bootstrap control black-box MIA AUC >= 0.75",
                         "value": round(boot["mia_auc"][0], 3), "pass": boot["mia_auc"][0] >= 0.75, "level": "must"})
@@ -549,6 +555,10 @@ def markdown(results, chk, speed, params) -> str:
                  f"{params.get('workers', 1)} worker process(es). Wall time {params['seconds']:.0f} s"
                  + (f", CPU time {params['cpu_seconds']:.0f} s (all processes)" if params.get("cpu_seconds")
                     else "") + ".")
+    if params.get("rendered_from"):
+        lines.append(f"Fits measured {params.get('measured') or 'in an earlier run (date not recorded)'}, saved in "
+                     f"`{params['rendered_from']}`; this section re-judged and re-rendered from that file with the "
+                     "current `privacy-spread` and `privacy-shadow` results (nothing refitted).")
     lines.append("")
     for ds, e in results.items():
         r = e["real"]
@@ -670,6 +680,41 @@ def _spread_rows(path: str | None) -> list[dict[str, Any]] | None:
         raise typer.BadParameter(f"{path} is not the JSON of `genmed bench privacy-spread --out`") from None
 
 
+
+def _print_checks(params, results, chk, sp, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"params": params, "checks": chk, "speed": sp,
+                                     "summary": {k: v["summary"] for k, v in results.items()}},
+                                    indent=1, default=float) + "\n")
+    else:
+        for c in chk:
+            verdict = "INFO" if c["pass"] is None else ("PASS" if c["pass"] else "FAIL")
+            typer.echo(f"{verdict} [{c['level']}] {c['dataset']}: {c['check']} ({c['value']})")
+
+
+def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None, as_json: bool) -> None:
+    """Judge a saved `privacy` run again (the checks are a function of its results and the side files) and
+    rewrite its section; the run's own parameters, timings and date of measurement are kept and said."""
+    from pathlib import Path
+
+    from genmed.core.benchmarks import update_section
+
+    try:
+        doc = json.loads(Path(path).read_text())
+        params, results, sp = doc["params"], doc["results"], doc.get("speed", {})
+        _ = [e["summary"] for e in results.values()]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        raise typer.BadParameter(f"{path} is not the JSON of `genmed bench privacy --out`") from None
+    chk = checks(results, spread=spread_rows, shadow_rows=shadow_rows)
+    params = {**params, "rendered_from": str(path)}
+    doc = {**doc, "params": params, "checks": chk}
+    if out:
+        with open(out, "w") as fh:
+            json.dump(doc, fh, indent=1, default=float)
+    if write:
+        update_section("privacy", markdown(results, chk, sp, params))
+    _print_checks(params, results, chk, sp, as_json)
+
 def register(app: typer.Typer) -> None:
     @app.command("privacy")
     def bench_privacy(
@@ -697,15 +742,29 @@ def register(app: typer.Typer) -> None:
         spread_json: str = typer.Option("benchmarks/privacy_spread.json",
                                         help="Results of `genmed bench privacy-spread`, shown beside the "
                                         "per-release MIA check if the file exists."),
+        shadow_json: str = typer.Option("benchmarks/privacy_shadow.json",
+                                        help="Results of `genmed bench privacy-shadow` (the shadow attack on "
+                                        "smartnoise MST/AIM), judged by the shadow-model Must if the file exists."),
+        from_json: str = typer.Option(None, help="Fit nothing: re-judge and re-render a saved run (the JSON of "
+                                      "--out) with the current spread/shadow files."),
         write: bool = typer.Option(True, help="Write the BENCHMARKS.md section."),
         out: str = typer.Option(None, help="Also write the full JSON results here."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     ) -> None:
         """DP synthetic cohorts (privacy + utility vs baselines), de-identification and audit-log speed."""
         from genmed.core.benchmarks import update_section
+        from genmed.core.errors import InputError
+        from genmed.privacy.shadow_bench import load_rows
 
         configs, oconf = _pairs(calibration_methods), _pairs(offset_methods)  # a typo fails now, not after the fits
         spread_rows = _spread_rows(spread_json)
+        try:
+            shadow_rows = load_rows(shadow_json)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        if from_json:
+            _rerender(from_json, spread_rows, shadow_rows, write, out, as_json)
+            return
         t0 = time.perf_counter()
         c0 = _cpu_seconds()
         ds = [d.strip() for d in datasets.split(",") if d.strip()]
@@ -725,25 +784,19 @@ def register(app: typer.Typer) -> None:
         off = []
         if offset_draws and oconf and "actg320" in ds:
             off = split_offset("actg320", oconf, offset_draws, log=log, workers=workers)
-        chk = checks(results, spread=spread_rows)
+        chk = checks(results, spread=spread_rows, shadow_rows=shadow_rows)
         sp = speed_bench() if speed else {}
         params = {"datasets": ds, "epsilons": eps, "repeats": repeats, "sn_eps": sn_eps, "workers": workers,
                   "sn_repeats": smartnoise_repeats, "shadow": sh, "calibration": cal, "split_offset": off,
-                  "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - c0}
+                  "seconds": time.perf_counter() - t0, "cpu_seconds": _cpu_seconds() - c0,
+                  "measured": time.strftime("%Y-%m-%d")}
         doc = {"params": params, "results": results, "checks": chk, "speed": sp}
         if out:
             with open(out, "w") as fh:
                 json.dump(doc, fh, indent=1, default=float)
         if write:
             update_section("privacy", markdown(results, chk, sp, params))
-        if as_json:
-            sys.stdout.write(json.dumps({"params": params, "checks": chk, "speed": sp,
-                                         "summary": {k: v["summary"] for k, v in results.items()}},
-                                        indent=1, default=float) + "\n")
-        else:
-            for c in chk:
-                verdict = "INFO" if c["pass"] is None else ("PASS" if c["pass"] else "FAIL")
-                typer.echo(f"{verdict} [{c['level']}] {c['dataset']}: {c['check']} ({c['value']})")
+        _print_checks(params, results, chk, sp, as_json)
 
     @app.command("privacy-spread")
     def bench_privacy_spread(
@@ -787,3 +840,59 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{r['method']} eps={r['epsilon']:g}: one release {r['release_auc_mean']:.3f} ± "
                            f"{r['sd_one_release']:.3f}, {r['releases_over_bar']}/{r['releases']} over 0.55, "
                            f"P(all {repeats} pass) {r['p_all_repeats_pass']:.2f}")
+
+    @app.command("privacy-shadow")
+    def bench_privacy_shadow(
+        dataset: str = typer.Option("actg320", help="Data set (population of the shadow game)."),
+        configs: str = typer.Option("mst:10", help="METHOD:ε pairs to attack (smartnoise MST at ε = 10, its "
+                                    "highest black-box AUC: ~75 min on 2 workers at the defaults)."),
+        targets: int = typer.Option(5, help="Vulnerable target records (most isolated first)."),
+        shadows: int = typer.Option(100, help="Shadow releases per target (half with it); the attack trains on "
+                                    "these."),
+        tests: int = typer.Option(100, help="Fresh test releases per target (half with it); the AUC is scored on "
+                                  "these."),
+        chunk: int = typer.Option(10, help="Releases per task (a task is also the unit of resumption)."),
+        seed: int = typer.Option(0, help="Seed of the game (auxiliary/evaluation split, each chunk's stream)."),
+        workers: int = typer.Option(2, help="Worker processes."),
+        state_dir: str = typer.Option(None, help="Finished chunks are kept here and a rerun resumes from them "
+                                      "(default: <GENMED_HOME>/cache/privacy-shadow)."),
+        out: str = typer.Option("benchmarks/privacy_shadow.json", help="JSON results; rows of other (data set, "
+                                "method, ε) already in it are kept."),
+        write: bool = typer.Option(True, help="Write the BENCHMARKS.md section."),
+        as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+    ) -> None:
+        """The shadow-model membership attack on smartnoise MST/AIM (8-40 s per fit), in resumable chunks."""
+        from pathlib import Path
+
+        from genmed.core.benchmarks import update_section
+        from genmed.core.config import get_settings
+        from genmed.core.errors import InputError
+        from genmed.privacy.shadow_bench import load_rows, markdown, merge_rows, run_pairs
+
+        pairs = _pairs(configs, allow_empty=False)
+        if targets < 1 or shadows < 2 or tests < 2 or chunk < 1:
+            raise typer.BadParameter("need --targets >= 1, --shadows >= 2, --tests >= 2 and --chunk >= 1")
+        try:
+            old = load_rows(out)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        state = Path(state_dir) if state_dir else get_settings().home / "cache" / "privacy-shadow"
+        log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+        new = run_pairs(dataset, pairs, targets=targets, shadows=shadows, tests=tests, chunk=chunk, seed=seed,
+                        workers=workers, state_dir=state, log=log)
+        rows = merge_rows(old, new)
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(out).with_name(Path(out).name + ".part")
+            tmp.write_text(json.dumps({"rows": rows}, indent=1, default=float))
+            tmp.replace(out)
+        if write:
+            update_section("privacy-shadow", markdown(rows))
+        if as_json:
+            sys.stdout.write(json.dumps({"rows": new}, indent=1, default=float) + "\n")
+        else:
+            for r in new:
+                lo, hi = r["shadow_auc_ci95"]
+                verdict = "PASS" if r["shadow_auc"] <= 0.55 else "FAIL"
+                typer.echo(f"{verdict} {r['dataset']} {r['method']} ε={r['epsilon']:g}: shadow-model MIA AUC "
+                           f"{r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({r['fits']} fits, {r['seconds']:.0f} s)")

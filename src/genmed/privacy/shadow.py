@@ -78,17 +78,18 @@ def target_features(syn: pd.DataFrame, target: pd.Series, schema: CohortSchema) 
 
 
 def _releases(generator: Generator, pool: pd.DataFrame, target: pd.DataFrame, n: int, count: int,
-              schema: CohortSchema, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` releases from data sets of ``n`` rows drawn from ``pool``; odd ones contain the target."""
+              schema: CohortSchema, rng: np.random.Generator, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` releases from data sets of ``n`` rows drawn from ``pool``; release ``start + i`` contains the
+    target when it is odd (so chunks of a game, each with its own ``start``, keep the halves balanced)."""
     feats, labels = [], []
-    for i in range(count):
+    for i in range(start, start + count):
         member = i % 2
         rows = pool.iloc[rng.choice(len(pool), size=n - member, replace=False)]
         data = pd.concat([rows, target], ignore_index=True) if member else rows.reset_index(drop=True)
         syn = generator(data, rng)
         feats.append(target_features(syn, target.iloc[0], schema))
         labels.append(member)
-    return np.array(feats), np.array(labels)
+    return np.array(feats).reshape(len(labels), -1), np.array(labels)
 
 
 def _auc(y: np.ndarray, s: np.ndarray) -> float:
@@ -97,49 +98,68 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
     return auc_se(y, s)[0]
 
 
-def shadow_mia(population: pd.DataFrame, schema: CohortSchema, generator: Generator, rng: np.random.Generator,
-               *, targets: int = 5, shadows: int = 100, tests: int = 50, n: int | None = None,
-               boot: int = 1000) -> dict[str, Any]:
-    """Run the shadow-model membership game on ``population`` (encoded codes) against ``generator``.
+def game(population: pd.DataFrame, schema: CohortSchema, targets: int, rng: np.random.Generator,
+         n: int | None = None) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, pd.DataFrame, int]:
+    """The game's fixed parts: (population codes, target rows, auxiliary pool, evaluation pool, rows per data set).
 
-    ``n``: rows of every shadow/test input data set (default: 80% of the attacker's half of the population).
-    Returns the mean per-target AUC with a bootstrap 95% interval, the per-target AUCs, and the fit count/time.
-    """
-    from sklearn.ensemble import RandomForestClassifier
-
-    t0 = time.perf_counter()
+    ``n``: rows of every shadow/test input data set (default: 80% of the smaller pool)."""
     pop = population[schema.names].reset_index(drop=True)
     tix = vulnerable_targets(pop, schema, targets)
     rest = pop.drop(index=tix).reset_index(drop=True)
     perm = rng.permutation(len(rest))
     aux, evalpool = rest.iloc[perm[: len(rest) // 2]], rest.iloc[perm[len(rest) // 2:]]
-    n = n or int(0.8 * min(len(aux), len(evalpool)))
-    per_target, tests_y, tests_s = [], [], []
-    for j in tix:
-        target = pop.iloc[[j]]
-        X, y = _releases(generator, aux, target, n, shadows, schema, rng)
-        clf = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, random_state=int(rng.integers(1 << 31)),
-                                     n_jobs=1).fit(X, y)
-        Xt, yt = _releases(generator, evalpool, target, n, tests, schema, rng)
-        st = clf.predict_proba(Xt)[:, 1]
-        per_target.append(_auc(yt, st))
-        tests_y.append(yt)
-        tests_s.append(st)
-    auc = float(np.nanmean(per_target))
-    # bootstrap over test releases (within each target), mean of per-target AUCs
+    return pop, tix, aux, evalpool, n or int(0.8 * min(len(aux), len(evalpool)))
+
+
+def score_target(X: np.ndarray, y: np.ndarray, Xt: np.ndarray, yt: np.ndarray, seed: int) -> tuple[float, np.ndarray]:
+    """Train the attack (random forest) on the shadow releases, score the test releases: (AUC, test scores)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    clf = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, random_state=seed, n_jobs=1).fit(X, y)
+    st = clf.predict_proba(Xt)[:, 1]
+    return _auc(yt, st), st
+
+
+def summarise(per_target: list[float], tests_y: list[np.ndarray], tests_s: list[np.ndarray],
+              rng: np.random.Generator, boot: int = 1000) -> dict[str, Any]:
+    """Mean per-target AUC with a bootstrap 95% interval over test releases (resampled within each target)."""
     draws = []
     for _ in range(boot):
         vals = []
         for yt, st in zip(tests_y, tests_s, strict=True):
             b = rng.integers(0, len(yt), len(yt))
             vals.append(_auc(yt[b], st[b]))
-        draws.append(np.nanmean(vals))
+        finite = [v for v in vals if not np.isnan(v)]  # a resample with one class only has no AUC
+        draws.append(float(np.mean(finite)) if finite else float("nan"))
     lo, hi = np.nanpercentile(draws, [2.5, 97.5])
-    fits = len(tix) * (shadows + tests)
-    return {"shadow_auc": auc, "shadow_auc_ci95": [float(lo), float(hi)],
-            "shadow_auc_per_target": [round(a, 3) for a in per_target], "targets": len(tix),
-            "shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n, "fits": fits,
-            "seconds": round(time.perf_counter() - t0, 1)}
+    return {"shadow_auc": float(np.nanmean(per_target)), "shadow_auc_ci95": [float(lo), float(hi)],
+            "shadow_auc_per_target": [round(a, 3) for a in per_target], "targets": len(per_target)}
+
+
+def shadow_mia(population: pd.DataFrame, schema: CohortSchema, generator: Generator, rng: np.random.Generator,
+               *, targets: int = 5, shadows: int = 100, tests: int = 50, n: int | None = None,
+               boot: int = 1000) -> dict[str, Any]:
+    """Run the shadow-model membership game on ``population`` (encoded codes) against ``generator``, in this
+    process with one random stream (:func:`chunked_shadow_mia` splits the same game over processes).
+
+    Returns the mean per-target AUC with a bootstrap 95% interval, the per-target AUCs, and the fit count/time.
+    """
+    t0 = time.perf_counter()
+    pop, tix, aux, evalpool, n = game(population, schema, targets, rng, n)
+    per_target, tests_y, tests_s = [], [], []
+    for j in tix:
+        target = pop.iloc[[j]]
+        X, y = _releases(generator, aux, target, n, shadows, schema, rng)
+        seed = int(rng.integers(1 << 31))
+        Xt, yt = _releases(generator, evalpool, target, n, tests, schema, rng)
+        auc, st = score_target(X, y, Xt, yt, seed)
+        per_target.append(auc)
+        tests_y.append(yt)
+        tests_s.append(st)
+    out = summarise(per_target, tests_y, tests_s, rng, boot)
+    out.update({"shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n,
+                "fits": len(tix) * (shadows + tests), "seconds": round(time.perf_counter() - t0, 1)})
+    return out
 
 
 def method_generator(method: str, schema: CohortSchema, epsilon: float, delta: float) -> Generator:
@@ -150,3 +170,103 @@ def method_generator(method: str, schema: CohortSchema, epsilon: float, delta: f
         return synthesize_codes(method, data, schema, epsilon, delta, rng).codes
 
     return gen
+
+
+# --- the same game in chunks over worker processes (smartnoise's MST/AIM: 8-40 s per fit on this CPU) ---------
+
+def _game_for(dataset: str, targets: int, seed: int, n: int | None):
+    from genmed.privacy.cohorts import encode, load_cohort
+
+    df, schema = load_cohort(dataset)
+    return schema, game(encode(df, schema), schema, targets, np.random.default_rng(seed), n)
+
+
+def _chunk_path(state_dir, dataset, method, epsilon, seed, targets, n, k, kind, start, count):
+    from pathlib import Path
+
+    return Path(state_dir) / f"{dataset}_{method}_e{epsilon:g}_s{seed}_T{targets}_n{n}_t{k}_{kind}{start}+{count}.npz"
+
+
+def _chunk_task(dataset: str, method: str, epsilon: float, delta: float, seed: int, targets: int, n: int | None,
+                k: int, kind: str, start: int, count: int) -> dict[str, Any]:
+    """Releases ``start .. start + count`` of target ``k``'s shadow (auxiliary pool) or test (evaluation pool)
+    series, on their own random stream derived from the chunk's key."""
+    from genmed.core.parallel import task_seed
+
+    schema, (pop, tix, aux, evalpool, n) = _game_for(dataset, targets, seed, n)
+    rng = np.random.default_rng(task_seed("shadow-chunk", seed, k, kind, start))
+    t0 = time.perf_counter()
+    X, y = _releases(method_generator(method, schema, epsilon, delta), aux if kind == "shadow" else evalpool,
+                     pop.iloc[[tix[k]]], n, count, schema, rng, start=start)
+    return {"X": X, "y": y, "seconds": time.perf_counter() - t0}
+
+
+def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: float = 1e-9, seed: int = 0,
+                       targets: int = 5, shadows: int = 100, tests: int = 100, n: int | None = None,
+                       chunk: int = 10, workers: int = 2, state_dir=None, boot: int = 1000,
+                       log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """:func:`shadow_mia` on a registered method, its ``targets × (shadows + tests)`` fits split into chunks of
+    ``chunk`` releases that run as separate tasks on ``workers`` processes.
+
+    With ``state_dir``, every finished chunk is saved there (written whole, then renamed) and a rerun with the
+    same arguments only fits the missing ones, so a run of hours survives an interrupted session. Chunks run target
+    by target, so an interrupted run leaves whole targets behind. Each chunk has its own seed (from its key), so
+    the result does not depend on ``workers``; smartnoise's own DP noise cannot be seeded (OpenDP's secure
+    generator), so its releases differ between runs whatever the seed.
+    """
+    import os
+    from pathlib import Path
+
+    from genmed.core.parallel import map_tasks, task_seed
+
+    if chunk < 1 or shadows < 2 or tests < 2 or targets < 1:
+        raise ValueError("need targets >= 1, shadows >= 2, tests >= 2 and chunk >= 1")
+    t0 = time.perf_counter()
+    _, (_, tix, _, _, n_rows) = _game_for(dataset, targets, seed, n)
+    keys = [(k, kind, s, min(chunk, total - s)) for k in range(len(tix))
+            for kind, total in (("shadow", shadows), ("test", tests)) for s in range(0, total, chunk)]
+    done: dict[tuple, dict[str, Any]] = {}
+    if state_dir:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+        for key in keys:
+            p = _chunk_path(state_dir, dataset, method, epsilon, seed, targets, n_rows, *key)
+            if p.is_file():
+                with np.load(p) as z:
+                    done[key] = {"X": z["X"], "y": z["y"], "seconds": float(z["seconds"])}
+    todo = [k for k in keys if k not in done]
+    if log:
+        log(f"[{dataset}] shadow MIA {method} ε={epsilon:g}: {len(keys)} chunks of ≤ {chunk} fits, "
+            f"{len(done)} already done, {len(todo)} to run on {workers} worker(s)")
+
+    def saved(key, res):
+        done[key] = res
+        if state_dir:
+            p = _chunk_path(state_dir, dataset, method, epsilon, seed, targets, n_rows, *key)
+            tmp = p.with_name(p.name + ".part.npz")
+            np.savez(tmp, X=res["X"], y=res["y"], seconds=res["seconds"])
+            os.replace(tmp, p)
+        if log:
+            left = len(keys) - len(done)
+            el = time.perf_counter() - t0
+            log(f"  chunk target {key[0]} {key[1]} {key[2]}+{key[3]} in {res['seconds']:.0f} s; {left} left "
+                f"({el / 60:.1f} min elapsed)")
+
+    map_tasks(_chunk_task, [(key, (dataset, method, epsilon, delta, seed, targets, n, *key)) for key in todo],
+              workers=workers, on_done=saved)
+    per_target, tests_y, tests_s = [], [], []
+    for k in range(len(tix)):
+        part = {kind: [done[key] for key in keys if key[0] == k and key[1] == kind] for kind in ("shadow", "test")}
+        X, y = (np.concatenate([c[f] for c in part["shadow"]]) for f in ("X", "y"))
+        Xt, yt = (np.concatenate([c[f] for c in part["test"]]) for f in ("X", "y"))
+        auc, st = score_target(X, y, Xt, yt, task_seed("shadow-rf", seed, k))
+        per_target.append(auc)
+        tests_y.append(yt)
+        tests_s.append(st)
+    out = summarise(per_target, tests_y, tests_s, np.random.default_rng(task_seed("shadow-boot", seed)), boot)
+    fit_s = sum(c["seconds"] for c in done.values())
+    out.update({"dataset": dataset, "method": method, "epsilon": epsilon, "seed": seed,
+                "shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n_rows,
+                "fits": len(tix) * (shadows + tests), "chunks": len(keys), "chunks_resumed": len(keys) - len(todo),
+                "release_seconds_mean": round(fit_s / (len(tix) * (shadows + tests)), 2),
+                "seconds": round(time.perf_counter() - t0, 1)})
+    return out

@@ -1,0 +1,98 @@
+"""`genmed bench privacy-shadow`: the shadow-model membership attack on methods too slow for `genmed bench privacy`.
+
+`genmed bench privacy` runs the shadow attack (:mod:`genmed.privacy.shadow`) only on genmed's own methods, which
+fit in milliseconds. smartnoise's MST and AIM take 8-40 s per fit on this CPU, so one (method, ε) costs
+``targets × (shadows + tests)`` fits — hours. This benchmark runs the same game in resumable chunks
+(:func:`genmed.privacy.shadow.chunked_shadow_mia`) and keeps one row per (data set, method, ε) in a JSON file, so
+pairs measured in different sessions accumulate; `genmed bench privacy` reads that file for its Must on the
+shadow-model attack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from genmed.core.errors import InputError
+
+BAR = 0.55
+_KEY = ("dataset", "method", "epsilon")
+
+
+def load_rows(path: str | Path | None) -> list[dict[str, Any]]:
+    """Rows of a `privacy-shadow` JSON file; [] if there is none. A file that is not one is an error naming it."""
+    if not path or not Path(path).is_file():
+        return []
+    try:
+        rows = json.loads(Path(path).read_text())["rows"]
+        for r in rows:
+            _ = (r["dataset"], r["method"], float(r["epsilon"]), float(r["shadow_auc"]), r["shadow_auc_ci95"][1])
+    except (json.JSONDecodeError, KeyError, TypeError, IndexError, ValueError):
+        raise InputError(f"{path} is not the JSON of `genmed bench privacy-shadow`") from None
+    return rows
+
+
+def merge_rows(old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``old`` with every row of ``new`` replacing the row of the same (data set, method, ε), sorted."""
+    rows = {tuple(r[k] for k in _KEY): r for r in old}
+    rows.update({tuple(r[k] for k in _KEY): r for r in new})
+    return sorted(rows.values(), key=lambda r: (r["dataset"], r["method"], r["epsilon"]))
+
+
+def run_pairs(dataset: str, pairs: list[tuple[str, float]], *, targets: int, shadows: int, tests: int, chunk: int,
+              seed: int, workers: int, state_dir: Path | None,
+              log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    from genmed.privacy.shadow import chunked_shadow_mia
+
+    out = []
+    for method, eps in pairs:
+        r = chunked_shadow_mia(dataset, method, eps, seed=seed, targets=targets, shadows=shadows, tests=tests,
+                               chunk=chunk, workers=workers, state_dir=state_dir, log=log)
+        r["date"] = time.strftime("%Y-%m-%d")
+        out.append(r)
+        if log:
+            lo, hi = r["shadow_auc_ci95"]
+            log(f"[{dataset}] shadow MIA {method} ε={eps:g}: AUC {r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] "
+                f"({r['fits']} fits, {r['seconds']:.0f} s)")
+    return out
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["### Privacy: shadow-model membership attack on smartnoise MST/AIM", "",
+             "The attack of `genmed bench privacy` (Shokri et al. 2017 as adapted to synthetic data by Stadler, "
+             "Oprisanu & Troncoso 2022; targets are the most isolated records, Meeus et al. 2023), run on methods "
+             "whose fits are too slow for that benchmark: the generator is refitted at the same ε on every shadow "
+             "and test data set. Each row is one (data set, method, ε), possibly from a different session (its "
+             "date). smartnoise's DP noise cannot be seeded (OpenDP's secure generator), so a rerun gives other "
+             "releases; the 95% interval covers the sampling of test releases only (bootstrap within targets).", "",
+             "| data set | method | ε | shadow-model MIA AUC [95% CI] | per target | targets × (shadows + tests) | "
+             "rows per data set | s per fit | wall s | date |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lo, hi = r["shadow_auc_ci95"]
+        lines.append(
+            f"| {r['dataset']} | {r['method']} | {r['epsilon']:g} | {r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] | "
+            f"{', '.join(f'{a:.2f}' for a in r['shadow_auc_per_target'])} | {r['targets']} × "
+            f"({r['shadows_per_target']} + {r['tests_per_target']}) | {r['rows_per_dataset']} | "
+            f"{r['release_seconds_mean']:.1f} | {r['seconds']:.0f} | {r.get('date', '—')} |")
+    over = [r for r in rows if r["shadow_auc"] > BAR]
+    lines += ["", (f"Above the {BAR} bar: " + ", ".join(f"{r['method']} ε={r['epsilon']:g} on {r['dataset']}"
+                                                         for r in over)) if over
+              else f"No row is above the {BAR} bar."]
+    return "\n".join(lines)
+
+
+def check_row(rows: list[dict[str, Any]], dataset: str, in_run: set[tuple[str, float]]) -> dict[str, Any] | None:
+    """The Must row for shadow attacks measured by this benchmark and not already in a `privacy` run's table."""
+    mine = [r for r in rows if r["dataset"] == dataset and (r["method"], float(r["epsilon"])) not in in_run]
+    if not mine:
+        return None
+    w = max(mine, key=lambda r: r["shadow_auc"])
+    lo, hi = w["shadow_auc_ci95"]
+    names = ", ".join(f"{r['method']} ε={r['epsilon']:g}" for r in mine)
+    return {"dataset": dataset, "level": "must", "pass": all(r["shadow_auc"] <= BAR for r in mine),
+            "check": f"shadow-model MIA AUC <= 0.55 for the methods of `genmed bench privacy-shadow` ({names})",
+            "value": f"{w['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({w['method']} ε={w['epsilon']:g}, "
+                     f"{w['targets']} × ({w['shadows_per_target']} + {w['tests_per_target']}) fits, {w.get('date', '')})"}

@@ -1,0 +1,113 @@
+"""The shadow-model attack in resumable chunks over processes, and `genmed bench privacy-shadow`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from genmed.core.errors import InputError
+from genmed.privacy.bench import checks
+from genmed.privacy.shadow import chunked_shadow_mia
+from genmed.privacy.shadow_bench import check_row, load_rows, merge_rows
+
+
+def flat(text: str) -> str:
+    """CLI output without rich's error box and line wrapping."""
+    return " ".join(text.replace("│", " ").split())
+
+
+SMALL = {"targets": 2, "shadows": 12, "tests": 12, "chunk": 5, "boot": 50}
+
+
+def test_chunked_attack_does_not_depend_on_workers_and_resumes_from_its_chunks(tmp_path):
+    state = tmp_path / "state"
+    a = chunked_shadow_mia("actg320", "structured", 10.0, workers=2, state_dir=state, **SMALL)
+    files = sorted(state.glob("*.npz"))
+    assert a["chunks"] == len(files) == 2 * (3 + 3) and a["chunks_resumed"] == 0  # 12 releases in chunks of 5
+    assert a["fits"] == 2 * (12 + 12) and not list(state.glob("*.part*"))
+    files[3].unlink()  # one chunk lost: only that one is refitted
+    b = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, state_dir=state, **SMALL)
+    assert b["chunks_resumed"] == a["chunks"] - 1
+    c = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, **SMALL)  # no state, one process
+    assert a["shadow_auc_per_target"] == b["shadow_auc_per_target"] == c["shadow_auc_per_target"]
+    assert a["shadow_auc_ci95"] == c["shadow_auc_ci95"]
+
+
+def test_chunked_attack_flags_the_bootstrap_leak_control():
+    r = chunked_shadow_mia("actg320", "bootstrap", 1.0, workers=1, targets=2, shadows=30, tests=30, chunk=10,
+                           boot=100)
+    assert r["shadow_auc"] > 0.65
+
+
+def test_chunked_attack_refuses_degenerate_games():
+    with pytest.raises(ValueError, match="shadows >= 2"):
+        chunked_shadow_mia("actg320", "structured", 10.0, shadows=1)
+
+
+def _row(method, eps, auc, ds="actg320"):
+    return {"dataset": ds, "method": method, "epsilon": eps, "shadow_auc": auc, "shadow_auc_ci95": [auc - .05, auc + .05],
+            "shadow_auc_per_target": [auc], "targets": 1, "shadows_per_target": 10, "tests_per_target": 10,
+            "rows_per_dataset": 100, "release_seconds_mean": 1.0, "seconds": 10, "date": "2026-12-03"}
+
+
+def test_rows_merge_by_dataset_method_and_epsilon():
+    rows = merge_rows([_row("mst", 10.0, 0.52), _row("aim", 10.0, 0.51)], [_row("mst", 10.0, 0.53)])
+    assert [(r["method"], r["shadow_auc"]) for r in rows] == [("aim", 0.51), ("mst", 0.53)]
+
+
+def test_check_row_judges_the_bar_and_skips_pairs_the_run_attacked_itself():
+    rows = [_row("mst", 10.0, 0.53), _row("aim", 10.0, 0.56), _row("structured", 10.0, 0.60)]
+    row = check_row(rows, "actg320", {("structured", 10.0)})
+    assert row["level"] == "must" and row["pass"] is False and "aim ε=10" in row["value"]
+    assert "structured" not in row["check"]
+    assert check_row(rows[:1], "actg320", set())["pass"] is True
+    assert check_row(rows, "flchain", set()) is None
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"rows": [{"method": "mst"}]}', '{"rows": 3}'])
+def test_a_malformed_shadow_file_is_an_error_naming_it(tmp_path, text):
+    p = tmp_path / "shadow.json"
+    p.write_text(text)
+    with pytest.raises(InputError, match="shadow.json is not the JSON of `genmed bench privacy-shadow`"):
+        load_rows(p)
+    assert load_rows(tmp_path / "missing.json") == []
+
+
+def test_bench_privacy_shadow_cli_accumulates_rows_and_rejects_bad_input(cli, tmp_path):
+    out = tmp_path / "shadow.json"
+    out.write_text(json.dumps({"rows": [_row("aim", 10.0, 0.51)]}))
+    args = ["bench", "privacy-shadow", "--targets", "1", "--shadows", "6", "--tests", "6", "--chunk", "6",
+            "--workers", "1", "--state-dir", str(tmp_path / "state"), "--no-write", "--out", str(out)]
+    r = cli([*args, "--configs", "independent:3"])
+    assert r.exit_code == 0, r.output
+    assert "shadow-model MIA AUC" in r.output
+    rows = json.loads(out.read_text())["rows"]
+    assert [(x["method"], x["epsilon"]) for x in rows] == [("aim", 10.0), ("independent", 3.0)]
+    bad = cli([*args, "--configs", "mst10"])
+    assert bad.exit_code != 0 and "METHOD:EPSILON" in flat(bad.output)
+    out.write_text("{not json")
+    bad = cli([*args, "--configs", "independent:3"])
+    assert bad.exit_code != 0 and "is not the JSON of `genmed bench privacy-shadow`" in flat(bad.output)
+    assert out.read_text() == "{not json"  # nothing half-written over it
+
+
+def test_bench_privacy_rejudges_a_saved_run_with_the_shadow_file(cli, tmp_path):
+    saved = Path(__file__).parents[2] / "benchmarks" / "privacy_bench.json"
+    shadow = tmp_path / "shadow.json"
+    shadow.write_text(json.dumps({"rows": [_row("mst", 10.0, 0.58)]}))
+    r = cli(["bench", "privacy", "--from-json", str(saved), "--shadow-json", str(shadow), "--no-write",
+             "--out", str(tmp_path / "again.json")])
+    assert r.exit_code == 0, r.output
+    assert "FAIL [must] actg320: shadow-model MIA AUC <= 0.55 for the methods of `genmed bench privacy-shadow`" \
+        in r.output
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["params"]["rendered_from"] == str(saved)
+    fresh = checks(again["results"], shadow_rows=load_rows(shadow))  # judged from the saved results, as here
+    assert [c["check"] for c in again["checks"] if c["level"] != "info"] == \
+        [c["check"] for c in fresh if c["level"] != "info"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    r = cli(["bench", "privacy", "--from-json", str(bad), "--no-write"])
+    assert r.exit_code != 0 and "is not the JSON of `genmed bench privacy --out`" in flat(r.output)
