@@ -111,3 +111,27 @@ def test_bench_privacy_rejudges_a_saved_run_with_the_shadow_file(cli, tmp_path):
     bad.write_text("[]")
     r = cli(["bench", "privacy", "--from-json", str(bad), "--no-write"])
     assert r.exit_code != 0 and "is not the JSON of `genmed bench privacy --out`" in flat(r.output)
+
+
+def test_a_dead_worker_costs_only_its_chunks(monkeypatch):
+    """A worker that dies breaks the whole pool; the chunks already finished are kept and the rest rerun."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import genmed.core.parallel as parallel
+
+    real, calls = parallel.map_tasks, []
+
+    def dies_once(fn, tasks, workers=1, on_done=None):
+        tasks = list(tasks)
+        calls.append(len(tasks))
+        if len(calls) == 1:  # finish two chunks, then "crash"
+            real(fn, tasks[:2], 1, on_done)
+            raise BrokenProcessPool("worker died")
+        return real(fn, tasks, 1, on_done)
+
+    monkeypatch.setattr(parallel, "map_tasks", dies_once)
+    r = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, **SMALL)
+    assert calls == [12, 10]
+    monkeypatch.setattr(parallel, "map_tasks", real)
+    assert r["shadow_auc_per_target"] == chunked_shadow_mia("actg320", "structured", 10.0, workers=1,
+                                                            **SMALL)["shadow_auc_per_target"]

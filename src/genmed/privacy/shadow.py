@@ -203,7 +203,7 @@ def _chunk_task(dataset: str, method: str, epsilon: float, delta: float, seed: i
 
 def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: float = 1e-9, seed: int = 0,
                        targets: int = 5, shadows: int = 100, tests: int = 100, n: int | None = None,
-                       chunk: int = 10, workers: int = 2, state_dir=None, boot: int = 1000,
+                       chunk: int = 10, workers: int = 2, state_dir=None, boot: int = 1000, retries: int = 3,
                        log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """:func:`shadow_mia` on a registered method, its ``targets × (shadows + tests)`` fits split into chunks of
     ``chunk`` releases that run as separate tasks on ``workers`` processes.
@@ -212,9 +212,11 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
     same arguments only fits the missing ones, so a run of hours survives an interrupted session. Chunks run target
     by target, so an interrupted run leaves whole targets behind. Each chunk has its own seed (from its key), so
     the result does not depend on ``workers``; smartnoise's own DP noise cannot be seeded (OpenDP's secure
-    generator), so its releases differ between runs whatever the seed.
+    generator), so its releases differ between runs whatever the seed. A worker that dies takes the pool with it;
+    the chunks left are then run on a fresh pool, up to ``retries`` times.
     """
     import os
+    from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
     from genmed.core.parallel import map_tasks, task_seed
@@ -251,8 +253,18 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
             log(f"  chunk target {key[0]} {key[1]} {key[2]}+{key[3]} in {res['seconds']:.0f} s; {left} left "
                 f"({el / 60:.1f} min elapsed)")
 
-    map_tasks(_chunk_task, [(key, (dataset, method, epsilon, delta, seed, targets, n, *key)) for key in todo],
-              workers=workers, on_done=saved)
+    for attempt in range(retries + 1):
+        missing = [k for k in keys if k not in done]
+        try:
+            map_tasks(_chunk_task, [(key, (dataset, method, epsilon, delta, seed, targets, n, *key))
+                                    for key in missing], workers=workers, on_done=saved)
+            break
+        except BrokenProcessPool:  # a worker died (a native crash in JAX/XLA was seen once in ~400 MST fits)
+            if attempt == retries:
+                raise
+            if log:
+                log(f"  a worker process died; restarting the pool for the {len(keys) - len(done)} chunks left "
+                    f"(retry {attempt + 1} of {retries})")
     per_target, tests_y, tests_s = [], [], []
     for k in range(len(tix)):
         part = {kind: [done[key] for key in keys if key[0] == k and key[1] == kind] for kind in ("shadow", "test")}
