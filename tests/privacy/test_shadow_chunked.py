@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from genmed.core.errors import InputError
@@ -26,13 +27,29 @@ def test_chunked_attack_does_not_depend_on_workers_and_resumes_from_its_chunks(t
     a = chunked_shadow_mia("actg320", "structured", 10.0, workers=2, state_dir=state, **SMALL)
     files = sorted(state.glob("*.npz"))
     assert a["chunks"] == len(files) == 2 * (3 + 3) and a["chunks_resumed"] == 0  # 12 releases in chunks of 5
-    assert a["fits"] == 2 * (12 + 12) and not list(state.glob("*.part*"))
+    assert a["fits"] == 2 * (12 + 12) and not list(state.glob("*.tmp"))
     files[3].unlink()  # one chunk lost: only that one is refitted
     b = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, state_dir=state, **SMALL)
     assert b["chunks_resumed"] == a["chunks"] - 1
     c = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, **SMALL)  # no state, one process
-    assert a["shadow_auc_per_target"] == b["shadow_auc_per_target"] == c["shadow_auc_per_target"]
-    assert a["shadow_auc_ci95"] == c["shadow_auc_ci95"]
+    for k in ("shadow_auc", "shadow_auc_ci95"):
+        assert a[k] == b[k] == c[k]
+    assert a["fit_seconds"] > 0 and b["fit_seconds"] >= a["fit_seconds"] * 0.5  # resumed chunks keep their time
+
+
+def test_saved_chunks_of_another_game_or_broken_ones_are_refitted(tmp_path):
+    state = tmp_path / "state"
+    a = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, state_dir=state, **SMALL)
+    other_delta = chunked_shadow_mia("actg320", "structured", 10.0, delta=1e-7, workers=1, state_dir=state, **SMALL)
+    assert other_delta["chunks_resumed"] == 0
+    files = sorted(state.glob("*d1e-09*.npz"))
+    files[0].write_bytes(files[0].read_bytes()[:100])  # truncated
+    np.savez(files[1], X=np.zeros((5, 3)), y=np.zeros(5), seconds=1.0, manifest="{}")  # another game's
+    logs = []
+    b = chunked_shadow_mia("actg320", "structured", 10.0, workers=1, state_dir=state, log=logs.append, **SMALL)
+    assert b["chunks_resumed"] == a["chunks"] - 2
+    assert any("unreadable" in m for m in logs) and any("another game" in m for m in logs)
+    assert b["shadow_auc"] == a["shadow_auc"]
 
 
 def test_chunked_attack_flags_the_bootstrap_leak_control():
@@ -52,9 +69,13 @@ def _row(method, eps, auc, ds="actg320"):
             "rows_per_dataset": 100, "release_seconds_mean": 1.0, "seconds": 10, "date": "2026-12-03"}
 
 
-def test_rows_merge_by_dataset_method_and_epsilon():
+def test_rows_merge_by_dataset_method_and_epsilon_and_a_smoke_run_does_not_replace_a_full_game():
     rows = merge_rows([_row("mst", 10.0, 0.52), _row("aim", 10.0, 0.51)], [_row("mst", 10.0, 0.53)])
     assert [(r["method"], r["shadow_auc"]) for r in rows] == [("aim", 0.51), ("mst", 0.53)]
+    small = {**_row("mst", 10.0, 0.40), "tests_per_target": 2}
+    with pytest.raises(InputError, match="would replace a larger one"):
+        merge_rows(rows, [small])
+    assert merge_rows(rows, [small], replace=True)[1]["shadow_auc"] == 0.40
 
 
 def test_check_row_judges_the_bar_and_skips_pairs_the_run_attacked_itself():
@@ -66,7 +87,8 @@ def test_check_row_judges_the_bar_and_skips_pairs_the_run_attacked_itself():
     assert check_row(rows, "flchain", set()) is None
 
 
-@pytest.mark.parametrize("text", ["{not json", '{"rows": [{"method": "mst"}]}', '{"rows": 3}'])
+@pytest.mark.parametrize("text", ["{not json", '{"rows": [{"method": "mst"}]}', '{"rows": 3}',
+                                  json.dumps({"rows": [{**_row("mst", 10.0, 0.5), "targets": "five"}]})])
 def test_a_malformed_shadow_file_is_an_error_naming_it(tmp_path, text):
     p = tmp_path / "shadow.json"
     p.write_text(text)
@@ -103,14 +125,17 @@ def test_bench_privacy_rejudges_a_saved_run_with_the_shadow_file(cli, tmp_path):
     assert "FAIL [must] actg320: shadow-model MIA AUC <= 0.55 for the methods of `genmed bench privacy-shadow`" \
         in r.output
     again = json.loads((tmp_path / "again.json").read_text())
-    assert again["params"]["rendered_from"] == str(saved)
+    assert again["params"]["rendered_from"] in (str(saved), "privacy_bench.json", "benchmarks/privacy_bench.json")
+    assert again["params"]["measured"] == json.loads(saved.read_text())["params"]["measured"]
     fresh = checks(again["results"], shadow_rows=load_rows(shadow))  # judged from the saved results, as here
     assert [c["check"] for c in again["checks"] if c["level"] != "info"] == \
         [c["check"] for c in fresh if c["level"] != "info"]
-    bad = tmp_path / "bad.json"
-    bad.write_text("[]")
-    r = cli(["bench", "privacy", "--from-json", str(bad), "--no-write"])
-    assert r.exit_code != 0 and "is not the JSON of `genmed bench privacy --out`" in flat(r.output)
+    for text in ("[]", '{"params": {}, "results": {"x": {"summary": []}}}'):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        r = cli(["bench", "privacy", "--from-json", str(bad), "--no-write", "--out", str(tmp_path / "no.json")])
+        assert r.exit_code != 0 and "is not the JSON of `genmed bench privacy --out`" in flat(r.output)
+        assert not (tmp_path / "no.json").exists()
 
 
 def test_a_dead_worker_costs_only_its_chunks(monkeypatch):

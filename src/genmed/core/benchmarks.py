@@ -25,13 +25,17 @@ def machine_line() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
 
 
-def update_section(name: str, body: str, path: Path | None = None, command: str | None = None) -> Path:
-    """Replace (or append) the section ``name`` of BENCHMARKS.md; other sections are left untouched."""
+def update_section(name: str, body: str, path: Path | None = None, command: str | None = None,
+                   measured: str | None = None, machine: str | None = None) -> Path:
+    """Replace (or append) the section ``name`` of BENCHMARKS.md; other sections are left untouched.
+
+    ``measured``/``machine``: when the numbers were measured earlier (a section re-rendered from saved results),
+    their own date and machine; otherwise today and this machine."""
     path = path or default_benchmarks_file()
     cmd = command or " ".join(shlex.quote(a) for a in ["genmed", *sys.argv[1:]])
     header = (
         f"<!-- bench:{name}:start -->\n"
-        f"_Measured {time.strftime('%Y-%m-%d')} on {machine_line()}; command: `{cmd}`_\n\n"
+        f"_Measured {measured or time.strftime('%Y-%m-%d')} on {machine or machine_line()}; command: `{cmd}`_\n\n"
     )
     block = header + body.strip() + f"\n<!-- bench:{name}:end -->"
     text = path.read_text() if path.exists() else "# genmed benchmarks\n\nNumbers written by `genmed bench …`.\n"

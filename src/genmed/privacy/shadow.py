@@ -181,10 +181,57 @@ def _game_for(dataset: str, targets: int, seed: int, n: int | None):
     return schema, game(encode(df, schema), schema, targets, np.random.default_rng(seed), n)
 
 
-def _chunk_path(state_dir, dataset, method, epsilon, seed, targets, n, k, kind, start, count):
+CHUNK_FORMAT = 1  # bump when target_features or the game changes, so saved chunks of the old kind are refitted
+
+
+def _chunk_manifest(dataset, method, epsilon, delta, seed, targets, n, k, kind, start, count) -> dict[str, Any]:
+    return {"format": CHUNK_FORMAT, "dataset": dataset, "method": method, "epsilon": float(epsilon),
+            "delta": float(delta), "seed": seed, "targets": targets, "n": n, "target": k, "kind": kind,
+            "start": start, "count": count}
+
+
+def _chunk_path(state_dir, m: dict[str, Any]):
     from pathlib import Path
 
-    return Path(state_dir) / f"{dataset}_{method}_e{epsilon:g}_s{seed}_T{targets}_n{n}_t{k}_{kind}{start}+{count}.npz"
+    return Path(state_dir) / (f"{m['dataset']}_{m['method']}_e{m['epsilon']!r}_d{m['delta']!r}_s{m['seed']}_"
+                              f"T{m['targets']}_n{m['n']}_t{m['target']}_{m['kind']}{m['start']}+{m['count']}.npz")
+
+
+def _load_chunk(path, manifest: dict[str, Any], width: int) -> dict[str, Any] | str:
+    """A saved chunk, or why it cannot be used (unreadable, another game's, wrong shape or labels)."""
+    import json
+
+    try:
+        with np.load(path) as z:
+            saved = json.loads(str(z["manifest"]))
+            X, y, sec = z["X"], z["y"], float(z["seconds"])
+    except Exception as exc:  # truncated/corrupt file, missing arrays: refit rather than stop the run
+        return f"unreadable ({type(exc).__name__})"
+    if saved != manifest:
+        return "saved for another game"
+    count, start = manifest["count"], manifest["start"]
+    if X.shape != (count, width) or not np.array_equal(y, np.arange(start, start + count) % 2):
+        return "wrong shape or labels"
+    return {"X": X, "y": y, "seconds": sec}
+
+
+def _save_chunk(path, manifest: dict[str, Any], res: dict[str, Any]) -> None:
+    """Written to a unique temporary file, flushed, then renamed: a reader sees a whole chunk or none."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, X=res["X"], y=res["y"], seconds=res["seconds"], manifest=json.dumps(manifest))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _chunk_task(dataset: str, method: str, epsilon: float, delta: float, seed: int, targets: int, n: int | None,
@@ -213,9 +260,12 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
     by target, so an interrupted run leaves whole targets behind. Each chunk has its own seed (from its key), so
     the result does not depend on ``workers``; smartnoise's own DP noise cannot be seeded (OpenDP's secure
     generator), so its releases differ between runs whatever the seed. A worker that dies takes the pool with it;
-    the chunks left are then run on a fresh pool, up to ``retries`` times.
+    the chunks left are then run on a fresh pool, up to ``retries`` times. A saved chunk is used only if its
+    manifest (every argument of the game, and :data:`CHUNK_FORMAT`) matches and its shape and labels are right;
+    otherwise it is refitted. The chunk seeds leave out method and ε on purpose: every (method, ε) is attacked
+    with the same input data sets (common random numbers), so their differences are the generators'.
+    ``fit_seconds`` sums the chunks' own times (also those resumed); ``seconds`` is this call's wall time.
     """
-    import os
     from concurrent.futures.process import BrokenProcessPool
     from pathlib import Path
 
@@ -224,17 +274,22 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
     if chunk < 1 or shadows < 2 or tests < 2 or targets < 1:
         raise ValueError("need targets >= 1, shadows >= 2, tests >= 2 and chunk >= 1")
     t0 = time.perf_counter()
-    _, (_, tix, _, _, n_rows) = _game_for(dataset, targets, seed, n)
+    schema, (_, tix, _, _, n_rows) = _game_for(dataset, targets, seed, n)
     keys = [(k, kind, s, min(chunk, total - s)) for k in range(len(tix))
             for kind, total in (("shadow", shadows), ("test", tests)) for s in range(0, total, chunk)]
+    width = 5 + len(schema.names) + len(schema.names) * (len(schema.names) - 1) // 2  # see target_features
+    manifest = {key: _chunk_manifest(dataset, method, epsilon, delta, seed, targets, n_rows, *key) for key in keys}
     done: dict[tuple, dict[str, Any]] = {}
     if state_dir:
         Path(state_dir).mkdir(parents=True, exist_ok=True)
         for key in keys:
-            p = _chunk_path(state_dir, dataset, method, epsilon, seed, targets, n_rows, *key)
+            p = _chunk_path(state_dir, manifest[key])
             if p.is_file():
-                with np.load(p) as z:
-                    done[key] = {"X": z["X"], "y": z["y"], "seconds": float(z["seconds"])}
+                got = _load_chunk(p, manifest[key], width)
+                if isinstance(got, dict):
+                    done[key] = got
+                elif log:
+                    log(f"  refitting {p.name}: {got}")
     todo = [k for k in keys if k not in done]
     if log:
         log(f"[{dataset}] shadow MIA {method} ε={epsilon:g}: {len(keys)} chunks of ≤ {chunk} fits, "
@@ -243,10 +298,7 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
     def saved(key, res):
         done[key] = res
         if state_dir:
-            p = _chunk_path(state_dir, dataset, method, epsilon, seed, targets, n_rows, *key)
-            tmp = p.with_name(p.name + ".part.npz")
-            np.savez(tmp, X=res["X"], y=res["y"], seconds=res["seconds"])
-            os.replace(tmp, p)
+            _save_chunk(_chunk_path(state_dir, manifest[key]), manifest[key], res)
         if log:
             left = len(keys) - len(done)
             el = time.perf_counter() - t0
@@ -280,5 +332,6 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
                 "shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n_rows,
                 "fits": len(tix) * (shadows + tests), "chunks": len(keys), "chunks_resumed": len(keys) - len(todo),
                 "release_seconds_mean": round(fit_s / (len(tix) * (shadows + tests)), 2),
+                "fit_seconds": round(fit_s, 1),
                 "seconds": round(time.perf_counter() - t0, 1)})
     return out

@@ -22,29 +22,51 @@ BAR = 0.55
 _KEY = ("dataset", "method", "epsilon")
 
 
+_FIELDS = {"dataset": str, "method": str, "epsilon": (int, float), "shadow_auc": (int, float),
+           "shadow_auc_ci95": list, "shadow_auc_per_target": list, "targets": int, "shadows_per_target": int,
+           "tests_per_target": int, "rows_per_dataset": int, "release_seconds_mean": (int, float),
+           "seconds": (int, float)}
+
+
 def load_rows(path: str | Path | None) -> list[dict[str, Any]]:
-    """Rows of a `privacy-shadow` JSON file; [] if there is none. A file that is not one is an error naming it."""
-    if not path or not Path(path).is_file():
+    """Rows of a `privacy-shadow` JSON file; [] if there is none. A file that is not one (or a row missing a
+    field the checks and the section use) is an error naming the file, raised before any fit."""
+    if not path or not Path(path).exists():
         return []
     try:
         rows = json.loads(Path(path).read_text())["rows"]
-        for r in rows:
-            _ = (r["dataset"], r["method"], float(r["epsilon"]), float(r["shadow_auc"]), r["shadow_auc_ci95"][1])
-    except (json.JSONDecodeError, KeyError, TypeError, IndexError, ValueError):
-        raise InputError(f"{path} is not the JSON of `genmed bench privacy-shadow`") from None
+        ok = isinstance(rows, list) and all(
+            isinstance(r, dict) and all(isinstance(r.get(k), t) for k, t in _FIELDS.items())
+            and len(r["shadow_auc_ci95"]) == 2 for r in rows)
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise InputError(f"{path} is not the JSON of `genmed bench privacy-shadow`")
     return rows
 
 
-def merge_rows(old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``old`` with every row of ``new`` replacing the row of the same (data set, method, ε), sorted."""
+def fits(r: dict[str, Any]) -> int:
+    return r["targets"] * (r["shadows_per_target"] + r["tests_per_target"])
+
+
+def merge_rows(old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]],
+               replace: bool = False) -> list[dict[str, Any]]:
+    """``old`` with every row of ``new`` replacing the row of the same (data set, method, ε), sorted. A smaller
+    game (fewer fits) does not replace a larger one unless ``replace``: a smoke run must not become the Must."""
     rows = {tuple(r[k] for k in _KEY): r for r in old}
-    rows.update({tuple(r[k] for k in _KEY): r for r in new})
+    for r in new:
+        key = tuple(r[k] for k in _KEY)
+        if key in rows and fits(r) < fits(rows[key]) and not replace:
+            raise InputError(f"{r['method']} ε={r['epsilon']:g} on {r['dataset']}: this game ({fits(r)} fits) "
+                             f"would replace a larger one ({fits(rows[key])} fits); pass --replace to do so")
+        rows[key] = r
     return sorted(rows.values(), key=lambda r: (r["dataset"], r["method"], r["epsilon"]))
 
 
 def run_pairs(dataset: str, pairs: list[tuple[str, float]], *, targets: int, shadows: int, tests: int, chunk: int,
-              seed: int, workers: int, state_dir: Path | None,
-              log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+              seed: int, workers: int, state_dir: Path | None, log: Callable[[str], None] | None = None,
+              on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Attack every (method, ε) in turn; ``on_row`` gets each row as soon as it is measured (to save it)."""
     from genmed.privacy.shadow import chunked_shadow_mia
 
     out = []
@@ -53,6 +75,8 @@ def run_pairs(dataset: str, pairs: list[tuple[str, float]], *, targets: int, sha
                                chunk=chunk, workers=workers, state_dir=state_dir, log=log)
         r["date"] = time.strftime("%Y-%m-%d")
         out.append(r)
+        if on_row:
+            on_row(r)
         if log:
             lo, hi = r["shadow_auc_ci95"]
             log(f"[{dataset}] shadow MIA {method} ε={eps:g}: AUC {r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] "
@@ -69,14 +93,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
              "date). smartnoise's DP noise cannot be seeded (OpenDP's secure generator), so a rerun gives other "
              "releases; the 95% interval covers the sampling of test releases only (bootstrap within targets).", "",
              "| data set | method | ε | shadow-model MIA AUC [95% CI] | per target | targets × (shadows + tests) | "
-             "rows per data set | s per fit | wall s | date |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "rows per data set | s per fit | fit s, all chunks | wall s of the last call (chunks resumed) | date |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["shadow_auc_ci95"]
         lines.append(
             f"| {r['dataset']} | {r['method']} | {r['epsilon']:g} | {r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] | "
             f"{', '.join(f'{a:.2f}' for a in r['shadow_auc_per_target'])} | {r['targets']} × "
             f"({r['shadows_per_target']} + {r['tests_per_target']}) | {r['rows_per_dataset']} | "
-            f"{r['release_seconds_mean']:.1f} | {r['seconds']:.0f} | {r.get('date', '—')} |")
+            f"{r['release_seconds_mean']:.1f} | {r.get('fit_seconds', float('nan')):.0f} | {r['seconds']:.0f} "
+            f"({r.get('chunks_resumed', 0)} of {r.get('chunks', '?')}) | {r.get('date', '—')} |")
     over = [r for r in rows if r["shadow_auc"] > BAR]
     lines += ["", (f"Above the {BAR} bar: " + ", ".join(f"{r['method']} ε={r['epsilon']:g} on {r['dataset']}"
                                                          for r in over)) if over
@@ -93,6 +119,6 @@ def check_row(rows: list[dict[str, Any]], dataset: str, in_run: set[tuple[str, f
     lo, hi = w["shadow_auc_ci95"]
     names = ", ".join(f"{r['method']} ε={r['epsilon']:g}" for r in mine)
     return {"dataset": dataset, "level": "must", "pass": all(r["shadow_auc"] <= BAR for r in mine),
-            "check": f"shadow-model MIA AUC <= 0.55 for the methods of `genmed bench privacy-shadow` ({names})",
+            "check": f"shadow-model MIA AUC <= {BAR} for the methods of `genmed bench privacy-shadow` ({names})",
             "value": f"{w['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] ({w['method']} ε={w['epsilon']:g}, "
                      f"{w['targets']} × ({w['shadows_per_target']} + {w['tests_per_target']}) fits, {w.get('date', '')})"}
