@@ -311,7 +311,7 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
             map_tasks(_chunk_task, [(key, (dataset, method, epsilon, delta, seed, targets, n, *key))
                                     for key in missing], workers=workers, on_done=saved)
             break
-        except BrokenProcessPool:  # a worker died (a native crash in JAX/XLA was seen once in ~400 MST fits)
+        except BrokenProcessPool:  # a worker died (a native segfault killed one MST worker here after ~330 fits)
             if attempt == retries:
                 raise
             if log:
