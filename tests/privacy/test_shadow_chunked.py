@@ -175,6 +175,17 @@ def test_the_committed_mst_row_is_reproduced_from_its_saved_chunks(tmp_path):
     row = next(r for r in load_rows(repo / "benchmarks" / "privacy_shadow.json") if r["method"] == "mst")
     saved = sorted((repo / "benchmarks" / "privacy_shadow_chunks").glob("actg320_mst_*.npz"))
     assert len(saved) == row["targets"] * (row["shadows_per_target"] + row["tests_per_target"]) // 10
+    from genmed.privacy.shadow import _chunk_manifest, _chunk_path, _load_chunk
+
+    names = {f.name for f in saved}
+    width = 5 + 12 + 12 * 11 // 2  # target_features of ACTG 320's 12 columns
+    for k in range(row["targets"]):  # every chunk must load as it is, or the call below would refit MST for hours
+        for kind, total in (("shadow", row["shadows_per_target"]), ("test", row["tests_per_target"])):
+            for start in range(0, total, 10):
+                m = _chunk_manifest("actg320", "mst", row["epsilon"], 1e-9, 0, row["targets"],
+                                    row["rows_per_dataset"], k, kind, start, 10)
+                assert _chunk_path(tmp_path, m).name in names
+                assert isinstance(_load_chunk(_chunk_path(saved[0].parent, m), m, width), dict)
     for f in saved:  # a copy: a test never writes into the repository
         shutil.copy(f, tmp_path / f.name)
     r = chunked_shadow_mia("actg320", "mst", row["epsilon"], targets=row["targets"],

@@ -260,7 +260,8 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
     by target, so an interrupted run leaves whole targets behind. Each chunk has its own seed (from its key), so
     the result does not depend on ``workers``; smartnoise's own DP noise cannot be seeded (OpenDP's secure
     generator), so its releases differ between runs whatever the seed. A worker that dies takes the pool with it;
-    the chunks left are then run on a fresh pool, up to ``retries`` times. A saved chunk is used only if its
+    the chunks left are then run on a fresh pool, up to ``retries`` times (with ``workers`` <= 1, or one chunk
+    left, the chunks run in this process, where a native crash ends the call: rerun it to resume). A saved chunk is used only if its
     manifest (every argument of the game, and :data:`CHUNK_FORMAT`) matches and its shape and labels are right;
     otherwise it is refitted. The chunk seeds leave out method and ε on purpose: every (method, ε) is attacked
     with the same input data sets (common random numbers), so their differences are the generators'.
