@@ -155,7 +155,9 @@ def synthesize_cmd(
              f"utility: analysis-clique TVD {m['tvd_analysis']:.3f}, TSTR C-index {f(m['tstr'].get('c_index'))}, "
              f"HR {f(m['tstr'].get('hazard_ratio'))} (real: C {f(res['real'].get('c_index'))}, "
              f"HR {f(res['real'].get('hazard_ratio'))})\n"
-             f"budget: ε charged {res['epsilon_charged']:g}, left {res['budget']['epsilon_left']:g}")
+             f"budget: ε charged {res['epsilon_charged']:g}, left {res['budget']['epsilon_left']:g}\n"
+             + ("warning: " if res["shadow_evidence"]["status"] == "above the bar" else "")
+             + res["shadow_evidence"]["summary"])
     emit({k: v for k, v in res.items()}, as_json, human)
 
 

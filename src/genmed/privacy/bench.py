@@ -16,6 +16,8 @@ from typing import Any
 
 import typer
 
+from genmed.privacy import evidence
+
 FINDINGS = """Why off-the-shelf AIM/MST did poorly here, and what genmed changed:
 (1) **A sampling bug between smartnoise-synth 1.0.8 and mbi 1.1**: mbi's `synthetic_data` now defaults to
 `method="round"`, which gives row r of every group of equal parent values the quantile (r + u)/count in *every*
@@ -704,6 +706,12 @@ def _print_checks(params, results, chk, sp, as_json: bool) -> None:
             typer.echo(f"{verdict} [{c['level']}] {c['dataset']}: {c['check']} ({c['value']})")
 
 
+def _say_evidence(path) -> None:
+    """Log where the evidence table every release carries (:mod:`genmed.privacy.evidence`) was rewritten."""
+    _log(f"shadow-attack evidence for releases: {path}" if path else
+         "shadow-attack evidence not updated: the installed package folder is read-only")
+
+
 def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None, as_json: bool) -> None:
     """Judge a saved `privacy` run again (the checks are a function of its results and the side files) and
     rewrite its section; the run's own parameters, timings, date and machine of measurement are kept and said."""
@@ -734,6 +742,7 @@ def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None,
         tmp.replace(out)
     if write:
         update_section("privacy", body, measured=params.get("measured"), machine=params.get("machine"))
+        _say_evidence(evidence.write(evidence.build(doc, shadow_rows)))
     _print_checks(params, results, chk, sp, as_json)
 
 
@@ -818,6 +827,7 @@ def register(app: typer.Typer) -> None:
                 json.dump(doc, fh, indent=1, default=float)
         if write:
             update_section("privacy", markdown(results, chk, sp, params))
+            _say_evidence(evidence.write(evidence.build(doc, shadow_rows)))
         _print_checks(params, results, chk, sp, as_json)
 
     @app.command("privacy-spread")
@@ -921,6 +931,8 @@ def register(app: typer.Typer) -> None:
                         workers=workers, state_dir=state, log=_log, on_row=save)
         if write:
             update_section("privacy-shadow", markdown(rows))
+            if out:  # the file is the record; `--out ''` rows are this run's only and must not replace it
+                _say_evidence(evidence.refresh(evidence.PRIVACY_SHADOW, evidence.shadow_rows(rows)))
         if as_json:
             sys.stdout.write(json.dumps({"rows": new}, indent=1, default=float) + "\n")
         else:

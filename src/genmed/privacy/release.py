@@ -110,6 +110,7 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     ``privacy_metrics.json``, ``privacy_report.html``, ``run.json``)."""
     from genmed.core.provenance import run_directory
     from genmed.privacy import budget
+    from genmed.privacy.evidence import evidence_for
     from genmed.privacy.synth import SYNTHESIZERS
 
     cls = SYNTHESIZERS.get(method)
@@ -118,6 +119,7 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     df, schema, ledger_id = load_source(dataset, schema_name)
     n_train = int(round(len(df) * 0.7))
     check_parameters(epsilon, delta, n_train)
+    evidence = evidence_for(method, epsilon, ledger_id)  # before any charge: a damaged table stops the release
     cost = epsilon * (2 if baselines and method != "independent" else 1)
     spent = budget.spend(ledger_id, cost, delta, f"release {method} eps={epsilon:g}"
                          + (" + independent baseline" if cost > epsilon else ""), url=db_url)
@@ -130,6 +132,7 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
         syn.to_csv(run.file("synthetic.csv"), index=False)
         res.update({"dataset": ledger_id, "schema": schema.name, "method": method, "epsilon": epsilon,
                     "delta": delta, "epsilon_charged": cost, "budget": spent, "source": schema.source,
+                    "shadow_evidence": evidence,
                     "noise": "genmed mechanisms: NumPy PCG64 seeded per run (reproducible, not a CSPRNG); "
                              "smartnoise: OpenDP secure noise (not seedable)"})
         run.file("privacy_metrics.json").write_text(json.dumps(res, indent=2, default=float))
@@ -226,6 +229,8 @@ over the refits){% else %} (one refit: no error bar){% endif %}. Unseen rows abo
 between this split's training and holdout rows, which any faithful model reproduces: they measure the split, not
 a leak of any record.</p>{% elif f %}<p>The split's membership floor was not measured: {{ f.not_measured }}</p>
 {% endif %}
+<p><b>Shadow-model attack on this engine at this ε</b> ({{ r.shadow_evidence.status }}):
+{{ r.shadow_evidence.summary }}</p>
 <h2>Utility</h2>
 <table><tr><th class="l">method</th><th>TVD 1-way</th><th>2-way</th><th>3-way</th><th>analysis clique</th>
 <th>TSTR C-index</th><th>HR {{ r.schema_exposure }}</th><th>interaction coef</th></tr>
