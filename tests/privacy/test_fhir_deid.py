@@ -212,9 +212,11 @@ def test_free_text_scrubbed_and_reported(bundle):
 def test_thousand_entries_under_two_seconds():
     b = make_bundle_with_entries(1000, seed=3)
     deidentify_bundle(make_bundle(1), key=KEY)  # warm imports (fhir.resources) as a running service would be
-    t0 = time.perf_counter()
+    # CPU time of this (single-threaded) process: wall time also counts whatever else shares the 2 cores (a
+    # background benchmark doubled it); BENCHMARKS.md reports the wall time of an idle machine
+    t0 = time.process_time()
     res = deidentify_bundle(b, key=KEY)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert res.report.validation.startswith("valid R4B")
     assert elapsed < 2.0, elapsed
 
