@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,12 @@ def _row(method, eps, auc, dataset="actg320", source=evidence.PRIVACY, **kw):
 
 @pytest.fixture
 def table(tmp_path, monkeypatch):
-    path = tmp_path / "shadow_evidence.json"
+    """A table inside a throwaway source checkout (pyproject.toml, benchmarks/, src/genmed/privacy/)."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "benchmarks").mkdir()
+    pkg = tmp_path / "src" / "genmed" / "privacy"
+    pkg.mkdir(parents=True)
+    path = pkg / "shadow_evidence.json"
     path.write_text(json.dumps({"bar": 0.55, "rows": [
         _row("structured", 10, 0.541), _row("structured", 10, 0.480, source=evidence.PRIVACY_SHADOW),
         _row("mst", 10, 0.573, source=evidence.PRIVACY_SHADOW, shadow_auc_per_target=[0.53, 0.74]),
@@ -38,15 +44,16 @@ def test_shipped_table_is_a_rebuild_of_the_committed_benchmark_files():
     assert json.loads(evidence.EVIDENCE_FILE.read_text()) == rebuilt
     assert evidence.evidence_for("mst", 10.0, "actg320")["status"] == "above the bar"  # the measured failure
     assert evidence.evidence_for("structured", 3.0)["status"] == "at or below the bar"
+    assert evidence.in_checkout()  # the tests run from a checkout: the benchmarks may rewrite it
 
 
 def test_verdicts_above_below_and_unmeasured(table):
     mst = evidence.evidence_for("mst", 10, "actg320")
-    assert mst["status"] == "above the bar" and len(mst["rows"]) == 1
+    assert mst["status"] == "above the bar" and len(mst["rows"]) == 1 and mst["on_this_data"]
     assert "0.573 [0.543, 0.603]" in mst["summary"] and "most exposed target 0.74" in mst["summary"]
     st = evidence.evidence_for("structured", 10.0, "actg320")
     assert st["status"] == "at or below the bar" and len(st["rows"]) == 2  # both games are shown
-    assert "Measured on other data" not in st["summary"]
+    assert "None of it was measured on this data" not in st["summary"]
     # exact ε only: a neighbour's number is never borrowed
     for method, eps in (("mst", 3), ("aim", 10), ("structured", 9.99)):
         un = evidence.evidence_for(method, eps)
@@ -55,60 +62,118 @@ def test_verdicts_above_below_and_unmeasured(table):
 
 def test_evidence_measured_on_other_data_says_so(table):
     ev = evidence.evidence_for("structured", 1, "csv:veterans:abc")
-    assert ev["status"] == "at or below the bar"
-    assert "Measured on other data than csv:veterans:abc" in ev["summary"]
+    assert ev["status"] == "at or below the bar" and not ev["on_this_data"]
+    assert "None of it was measured on this data (csv:veterans:abc)" in ev["summary"]
 
 
-def test_one_game_above_the_bar_decides(table, tmp_path):
+def test_one_game_above_the_bar_decides(table):
     rows = json.loads(table.read_text())["rows"] + [_row("structured", 10, 0.56, dataset="flchain")]
     table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
     assert evidence.evidence_for("structured", 10)["status"] == "above the bar"
 
 
 @pytest.mark.parametrize("content", ["{not json", json.dumps({"rows": [{"method": "mst"}]}), json.dumps([1, 2]),
-                                     json.dumps({"rows": [_row("mst", 10, 0.5) | {"shadow_auc_ci95": [0.4]}]})])
+                                     json.dumps({"rows": [_row("mst", 10, 0.5) | {"shadow_auc_ci95": [0.4]}]}),
+                                     json.dumps({"rows": [_row("mst", 10, float("nan"))]})])
 def test_damaged_table_is_an_error_naming_it(tmp_path, content):
+    """Also a NaN AUC: it would pass every `<=` bar unjudged."""
     bad = tmp_path / "ev.json"
     bad.write_text(content)
     with pytest.raises(ConfigError, match="ev.json is not genmed's shadow-attack evidence table"):
         evidence.evidence_for("mst", 10, path=bad)
 
 
-def test_refresh_replaces_only_its_own_benchmarks_rows(table):
-    evidence.refresh(evidence.PRIVACY_SHADOW, [_row("aim", 10, 0.52, source=evidence.PRIVACY_SHADOW)])
-    rows = evidence.load()
-    assert {(r["method"], r["epsilon"], r["source"]) for r in rows} == {
-        ("structured", 10.0, evidence.PRIVACY), ("structured", 1.0, evidence.PRIVACY), ("aim", 10.0,
-                                                                                       evidence.PRIVACY_SHADOW)}
+def test_refresh_merges_per_row_and_keeps_a_larger_game(table):
+    done = evidence.refresh([_row("aim", 10, 0.52, source=evidence.PRIVACY_SHADOW),
+                             _row("structured", 10, 0.50, tests_per_target=10)])  # a smoke run of a larger game
+    assert done["path"] == table and done["damaged"] is None
+    assert [(r["method"], r["epsilon"]) for r in done["skipped"]] == [("structured", 10.0)]
+    rows = {(r["dataset"], r["method"], r["epsilon"], r["source"]): r for r in evidence.load()}
+    assert len(rows) == 5  # nothing the run did not measure was dropped (flchain, MST)
+    assert rows[("actg320", "structured", 10.0, evidence.PRIVACY)]["shadow_auc"] == 0.541
+    assert ("actg320", "aim", 10.0, evidence.PRIVACY_SHADOW) in rows
     before = table.read_bytes()
-    evidence.refresh(evidence.PRIVACY_SHADOW, [_row("aim", 10, 0.52, source=evidence.PRIVACY_SHADOW)])
+    evidence.refresh([_row("aim", 10, 0.52, source=evidence.PRIVACY_SHADOW)])
     assert table.read_bytes() == before  # sorted and deterministic
+    assert table.stat().st_mode & 0o777 == 0o644  # readable by every user of the installation
     assert not list(table.parent.glob("*.tmp"))
 
 
-def test_refresh_of_a_damaged_table_starts_from_the_new_rows(table):
+def test_refresh_of_a_damaged_table_says_so_and_keeps_the_new_rows(table):
     table.write_text("garbage")
-    evidence.refresh(evidence.PRIVACY, [_row("structured", 3, 0.5)])
+    done = evidence.refresh([_row("structured", 3, 0.5)])
+    assert "is not genmed's shadow-attack evidence table" in done["damaged"]
     assert [r["epsilon"] for r in evidence.load()] == [3.0]
 
 
-def test_write_to_a_read_only_package_folder_is_skipped(tmp_path, monkeypatch):
-    """An installed (non-editable) genmed keeps its shipped table; the folder's permission is what decides
-    (simulated: the tests may run as root, who can write anywhere)."""
-    target = tmp_path / "shadow_evidence.json"
-    monkeypatch.setattr(evidence.os, "access", lambda p, mode: Path(p) != tmp_path)
-    assert evidence.write({"bar": 0.55, "rows": []}, target) is None
+def test_refresh_outside_a_source_checkout_writes_nothing(tmp_path):
+    """An installed genmed keeps the table it shipped with, however writable site-packages is."""
+    target = tmp_path / "a" / "b" / "c" / "shadow_evidence.json"
+    target.parent.mkdir(parents=True)
+    assert evidence.refresh([_row("structured", 3, 0.5)], target)["path"] is None
     assert not target.exists()
 
 
-def test_release_carries_its_evidence_and_the_cli_warns_above_the_bar(table, tmp_path, cli, monkeypatch):
+def test_epsilon_is_never_rounded_to_a_measured_neighbour(table):
+    ev = evidence.evidence_for("mst", 10.00001)
+    assert ev["status"] == "not measured" and "ε = 10.00001" in ev["summary"]
+    assert evidence.evidence_for("mst", 10.0 + 1e-12)["status"] == "above the bar"  # float noise is not a new ε
+
+
+def test_verdict_wording_follows_the_interval_and_the_dp_bound(table):
+    rows = [_row("a", 10, 0.56) | {"shadow_auc_ci95": [0.49, 0.63]},  # above by point, interval includes 0.5
+            _row("b", 10, 0.60) | {"shadow_auc_ci95": [0.56, 0.64]},
+            _row("c", 0.05, 0.60) | {"shadow_auc_ci95": [0.57, 0.63]},  # more than ε = 0.05 allows
+            _row("d", 10, 0.54) | {"shadow_auc_ci95": [0.51, 0.57]}]
+    table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
+    a, b, c, d = (evidence.evidence_for(m, e, "actg320") for m, e in (("a", 10), ("b", 10), ("c", 0.05), ("d", 10)))
+    assert a["status"] == "above the bar" and "better than chance" not in a["summary"]
+    assert "the interval spans the bar" in a["summary"] and "guarantee allows up to 1.00" in a["summary"]
+    assert "better than chance" in b["summary"] and "spans" not in b["summary"]
+    assert "exceeds the 0.525 the (ε, δ) guarantee allows in this game" in c["summary"]
+    assert d["status"] == "at or below the bar" and "the interval spans the bar" in d["summary"]
+
+
+def test_dp_auc_bound_matches_the_closed_form_and_the_game_doubles_epsilon():
+    for eps in (0.1, 1.0, 3.0):
+        assert evidence.dp_auc_bound(eps, 0.0) == pytest.approx(math.exp(eps) / (1 + math.exp(eps)), abs=1e-6)
+        assert evidence.game_auc_bound(eps, 0.0) == pytest.approx(evidence.dp_auc_bound(2 * eps, 0.0))
+    assert evidence.dp_auc_bound(1.0, 1e-3) > evidence.dp_auc_bound(1.0, 0.0)
+    assert evidence.dp_auc_bound(1e-9, 0.0) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_benchmarks_refresh_their_own_rows_and_only_from_saved_runs(table, tmp_path, cli, monkeypatch):
+    """`bench privacy --from-json` must not drop the privacy-shadow rows (MST's warning);
+    `bench privacy-shadow` with `--out ''` or `--no-write` leaves the table alone."""
+    saved = ROOT / "benchmarks" / "privacy_bench.json"
+    monkeypatch.chdir(tmp_path)  # BENCHMARKS.md of the throwaway checkout, not the repository's
+    r = cli(["bench", "privacy", "--from-json", str(saved), "--shadow-json", ""])
+    assert r.exit_code == 0, r.output
+    rows = evidence.load()
+    assert evidence.evidence_for("mst", 10)["status"] == "above the bar"  # kept, though --shadow-json was ''
+    assert {r["source"] for r in rows} == {evidence.PRIVACY, evidence.PRIVACY_SHADOW}
+    assert len([r for r in rows if r["source"] == evidence.PRIVACY]) == len(
+        evidence.privacy_rows(json.loads(saved.read_text())))
+    before = table.read_bytes()
+    args = ["bench", "privacy-shadow", "--targets", "1", "--shadows", "4", "--tests", "4", "--chunk", "4",
+            "--workers", "1", "--state-dir", str(tmp_path / "state"), "--configs", "independent:3"]
+    assert cli([*args, "--out", ""]).exit_code == 0
+    assert cli([*args, "--no-write", "--out", str(tmp_path / "s.json")]).exit_code == 0
+    assert table.read_bytes() == before
+    assert cli([*args, "--out", str(tmp_path / "s2.json")]).exit_code == 0
+    new = [r for r in evidence.evidence_for("independent", 3, "actg320")["rows"]
+           if r["source"] == evidence.PRIVACY_SHADOW]
+    assert [(r["dataset"], r["tests_per_target"]) for r in new] == [("actg320", 4)]
+
+
+def test_release_carries_its_evidence_and_the_cli_warns_above_the_bar(table, tmp_path, cli):
     from genmed.privacy.release import synthesize
 
     res = synthesize("veterans", epsilon=1.0, out=tmp_path / "run", seed=1, baselines=False, floor_draws=0)
     ev = res["shadow_evidence"]
-    assert ev["status"] == "at or below the bar" and "Measured on other data than veterans" in ev["summary"]
+    assert ev["status"] == "at or below the bar" and not ev["on_this_data"]
     html = (tmp_path / "run" / "privacy_report.html").read_text()
-    assert "Shadow-model attack on this engine at this ε</b> (at or below the bar)" in html
+    assert "(at or below the bar, measured on other data only)" in html
     assert json.loads((tmp_path / "run" / "privacy_metrics.json").read_text())["shadow_evidence"] == ev
     # the same release with the table saying structured at ε = 1 is above the bar: the CLI warns
     rows = json.loads(table.read_text())["rows"] + [_row("structured", 1, 0.6)]

@@ -706,10 +706,18 @@ def _print_checks(params, results, chk, sp, as_json: bool) -> None:
             typer.echo(f"{verdict} [{c['level']}] {c['dataset']}: {c['check']} ({c['value']})")
 
 
-def _say_evidence(path) -> None:
-    """Log where the evidence table every release carries (:mod:`genmed.privacy.evidence`) was rewritten."""
-    _log(f"shadow-attack evidence for releases: {path}" if path else
-         "shadow-attack evidence not updated: the installed package folder is read-only")
+def _say_evidence(done: dict[str, Any]) -> None:
+    """Say what :func:`genmed.privacy.evidence.refresh` did to the table every release carries."""
+    if done["path"] is None:
+        _log("shadow-attack evidence for releases not updated: genmed is installed, not a source checkout")
+        return
+    if done["damaged"]:
+        _log(f"WARNING: {done['damaged']}; it now holds this benchmark's rows only: rerun the other benchmark's "
+             "section writing (or restore the file from git) to add its rows")
+    for r in done["skipped"]:
+        _log(f"  evidence kept for {r['method']} ε={r['epsilon']:g} on {r['dataset']}: this game ({r['targets']} "
+             f"× ({r['shadows_per_target']} + {r['tests_per_target']})) is smaller than the one in the table")
+    _log(f"shadow-attack evidence for releases: {done['path']}")
 
 
 def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None, as_json: bool) -> None:
@@ -742,7 +750,7 @@ def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None,
         tmp.replace(out)
     if write:
         update_section("privacy", body, measured=params.get("measured"), machine=params.get("machine"))
-        _say_evidence(evidence.write(evidence.build(doc, shadow_rows)))
+        _say_evidence(evidence.refresh(evidence.privacy_rows(doc)))
     _print_checks(params, results, chk, sp, as_json)
 
 
@@ -827,7 +835,10 @@ def register(app: typer.Typer) -> None:
                 json.dump(doc, fh, indent=1, default=float)
         if write:
             update_section("privacy", markdown(results, chk, sp, params))
-            _say_evidence(evidence.write(evidence.build(doc, shadow_rows)))
+            if out:  # releases quote only results that are saved
+                _say_evidence(evidence.refresh(evidence.privacy_rows(doc)))
+            else:
+                _log("shadow-attack evidence for releases not updated: pass --out to save the run it would quote")
         _print_checks(params, results, chk, sp, as_json)
 
     @app.command("privacy-spread")
@@ -932,7 +943,7 @@ def register(app: typer.Typer) -> None:
         if write:
             update_section("privacy-shadow", markdown(rows))
             if out:  # the file is the record; `--out ''` rows are this run's only and must not replace it
-                _say_evidence(evidence.refresh(evidence.PRIVACY_SHADOW, evidence.shadow_rows(rows)))
+                _say_evidence(evidence.refresh(evidence.shadow_rows(rows)))
         if as_json:
             sys.stdout.write(json.dumps({"rows": new}, indent=1, default=float) + "\n")
         else:

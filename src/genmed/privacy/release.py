@@ -119,7 +119,7 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     df, schema, ledger_id = load_source(dataset, schema_name)
     n_train = int(round(len(df) * 0.7))
     check_parameters(epsilon, delta, n_train)
-    evidence = evidence_for(method, epsilon, ledger_id)  # before any charge: a damaged table stops the release
+    evidence = evidence_for(method, epsilon, ledger_id, delta)  # before any charge: a damaged table stops the release
     cost = epsilon * (2 if baselines and method != "independent" else 1)
     spent = budget.spend(ledger_id, cost, delta, f"release {method} eps={epsilon:g}"
                          + (" + independent baseline" if cost > epsilon else ""), url=db_url)
@@ -229,7 +229,8 @@ over the refits){% else %} (one refit: no error bar){% endif %}. Unseen rows abo
 between this split's training and holdout rows, which any faithful model reproduces: they measure the split, not
 a leak of any record.</p>{% elif f %}<p>The split's membership floor was not measured: {{ f.not_measured }}</p>
 {% endif %}
-<p><b>Shadow-model attack on this engine at this ε</b> ({{ r.shadow_evidence.status }}):
+<p><b>Shadow-model attack on this engine at this ε</b> ({{ r.shadow_evidence.status }}{% if
+r.shadow_evidence.rows and not r.shadow_evidence.on_this_data %}, measured on other data only{% endif %}):
 {{ r.shadow_evidence.summary }}</p>
 <h2>Utility</h2>
 <table><tr><th class="l">method</th><th>TVD 1-way</th><th>2-way</th><th>3-way</th><th>analysis clique</th>

@@ -11,6 +11,7 @@ shadow-model attack.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,19 +29,29 @@ _FIELDS = {"dataset": str, "method": str, "epsilon": (int, float), "shadow_auc":
            "seconds": (int, float)}
 
 
+def typed_rows(rows: Any, fields: dict[str, type | tuple[type, ...]]) -> list[dict[str, Any]] | None:
+    """``rows`` if it is a list of dicts whose ``fields`` have their types, a 2-number ``shadow_auc_ci95`` and
+    finite AUCs (a NaN would pass every ``<=`` bar unjudged); otherwise None."""
+    def ok(r: Any) -> bool:
+        if not (isinstance(r, dict) and all(isinstance(r.get(k), t) for k, t in fields.items())):
+            return False
+        ci = r["shadow_auc_ci95"]
+        nums = [r["shadow_auc"], *ci]
+        return len(ci) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in nums)
+
+    return rows if isinstance(rows, list) and all(ok(r) for r in rows) else None
+
+
 def load_rows(path: str | Path | None) -> list[dict[str, Any]]:
     """Rows of a `privacy-shadow` JSON file; [] if there is none. A file that is not one (or a row missing a
     field the checks and the section use) is an error naming the file, raised before any fit."""
     if not path or not Path(path).exists():
         return []
     try:
-        rows = json.loads(Path(path).read_text())["rows"]
-        ok = isinstance(rows, list) and all(
-            isinstance(r, dict) and all(isinstance(r.get(k), t) for k, t in _FIELDS.items())
-            and len(r["shadow_auc_ci95"]) == 2 for r in rows)
+        rows = typed_rows(json.loads(Path(path).read_text())["rows"], _FIELDS)
     except (OSError, json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
-        ok = False
-    if not ok:
+        rows = None
+    if rows is None:
         raise InputError(f"{path} is not the JSON of `genmed bench privacy-shadow`")
     return rows
 
