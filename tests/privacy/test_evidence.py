@@ -144,7 +144,7 @@ def test_dp_auc_bound_matches_the_closed_form_and_the_game_doubles_epsilon():
 
 def test_benchmarks_refresh_their_own_rows_and_only_from_saved_runs(table, tmp_path, cli, monkeypatch):
     """`bench privacy --from-json` must not drop the privacy-shadow rows (MST's warning);
-    `bench privacy-shadow` with `--out ''` or `--no-write` leaves the table alone."""
+    `bench privacy-shadow` refuses `--out ''` with section writing, and `--no-write` leaves the table alone."""
     saved = ROOT / "benchmarks" / "privacy_bench.json"
     monkeypatch.chdir(tmp_path)  # BENCHMARKS.md of the throwaway checkout, not the repository's
     r = cli(["bench", "privacy", "--from-json", str(saved), "--shadow-json", ""])
@@ -157,7 +157,9 @@ def test_benchmarks_refresh_their_own_rows_and_only_from_saved_runs(table, tmp_p
     before = table.read_bytes()
     args = ["bench", "privacy-shadow", "--targets", "1", "--shadows", "4", "--tests", "4", "--chunk", "4",
             "--workers", "1", "--state-dir", str(tmp_path / "state"), "--configs", "independent:3"]
-    assert cli([*args, "--out", ""]).exit_code == 0
+    r = cli([*args, "--out", ""])  # no record to write the section or the table from
+    assert r.exit_code != 0 and "--out '' keeps no record" in " ".join(r.output.replace("│", " ").split())
+    assert cli([*args, "--out", "", "--no-write"]).exit_code == 0
     assert cli([*args, "--no-write", "--out", str(tmp_path / "s.json")]).exit_code == 0
     assert table.read_bytes() == before
     assert cli([*args, "--out", str(tmp_path / "s2.json")]).exit_code == 0

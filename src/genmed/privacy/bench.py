@@ -919,6 +919,9 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("need --targets >= 1, --shadows >= 2, --tests >= 2 and --chunk >= 1")
         if out and Path(out).is_dir():
             raise typer.BadParameter(f"--out {out} is a directory; give a JSON file")
+        if not out and write:  # the section would show this run's rows only and drop every other session's
+            raise typer.BadParameter("--out '' keeps no record, so the section cannot be written from it: "
+                                     "pass --no-write too (a reproduction), or give the JSON file")
         try:
             load_rows(out)  # a malformed file fails now, not after hours of fits
         except InputError as exc:
@@ -942,8 +945,7 @@ def register(app: typer.Typer) -> None:
                         workers=workers, state_dir=state, log=_log, on_row=save)
         if write:
             update_section("privacy-shadow", markdown(rows))
-            if out:  # the file is the record; `--out ''` rows are this run's only and must not replace it
-                _say_evidence(evidence.refresh(evidence.shadow_rows(rows)))
+            _say_evidence(evidence.refresh(evidence.shadow_rows(rows)))
         if as_json:
             sys.stdout.write(json.dumps({"rows": new}, indent=1, default=float) + "\n")
         else:

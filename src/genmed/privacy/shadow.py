@@ -275,10 +275,10 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
     if chunk < 1 or shadows < 2 or tests < 2 or targets < 1:
         raise ValueError("need targets >= 1, shadows >= 2, tests >= 2 and chunk >= 1")
     t0 = time.perf_counter()
-    schema, (_, tix, _, _, n_rows) = _game_for(dataset, targets, seed, n)
+    schema, (pop, tix, _, _, n_rows) = _game_for(dataset, targets, seed, n)
     keys = [(k, kind, s, min(chunk, total - s)) for k in range(len(tix))
             for kind, total in (("shadow", shadows), ("test", tests)) for s in range(0, total, chunk)]
-    width = 5 + len(schema.names) + len(schema.names) * (len(schema.names) - 1) // 2  # see target_features
+    width = len(target_features(pop.iloc[:2], pop.iloc[0], schema))  # a saved chunk's rows must have this width
     manifest = {key: _chunk_manifest(dataset, method, epsilon, delta, seed, targets, n_rows, *key) for key in keys}
     done: dict[tuple, dict[str, Any]] = {}
     if state_dir:
