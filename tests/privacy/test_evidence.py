@@ -168,7 +168,7 @@ def test_benchmarks_refresh_their_own_rows_and_only_from_saved_runs(table, tmp_p
     assert [(r["dataset"], r["tests_per_target"]) for r in new] == [("actg320", 4)]
 
 
-def test_release_carries_its_evidence_and_the_cli_warns_above_the_bar(table, tmp_path, cli):
+def test_release_carries_its_evidence_and_an_engine_above_the_bar_is_refused_unless_accepted(table, tmp_path, cli):
     from genmed.privacy.release import synthesize
 
     res = synthesize("veterans", epsilon=1.0, out=tmp_path / "run", seed=1, baselines=False, floor_draws=0)
@@ -177,13 +177,28 @@ def test_release_carries_its_evidence_and_the_cli_warns_above_the_bar(table, tmp
     html = (tmp_path / "run" / "privacy_report.html").read_text()
     assert "(at or below the bar, measured on other data only)" in html
     assert json.loads((tmp_path / "run" / "privacy_metrics.json").read_text())["shadow_evidence"] == ev
-    # the same release with the table saying structured at ε = 1 is above the bar: the CLI warns
+    # the table now says structured at ε = 1 is above the bar: refused before any charge, unless accepted
     rows = json.loads(table.read_text())["rows"] + [_row("structured", 1, 0.6)]
     table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
-    r = cli(["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--no-baselines",
-             "--floor-draws", "0", "--out", str(tmp_path / "warned")])
+    from genmed.core.config import get_settings
+    from genmed.privacy import budget
+
+    spent = budget.status("veterans")["epsilon_spent"]
+    args = ["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--no-baselines", "--floor-draws", "0"]
+    r = cli([*args, "--out", str(tmp_path / "refused")])
+    text = " ".join(r.output.replace("│", " ").split())
+    assert r.exit_code == 2 and "refused: Shadow-model membership attack on structured at ε = 1" in text
+    assert "--accept-measured-risk" in text and "no ε was charged" in text
+    assert not (tmp_path / "refused").exists() and budget.status("veterans")["epsilon_spent"] == spent
+    r = cli([*args, "--out", str(tmp_path / "accepted"), "--accept-measured-risk"])
     assert r.exit_code == 0, r.output
     assert "warning: Shadow-model membership attack on structured at ε = 1" in r.output
+    run = json.loads((tmp_path / "accepted" / "run.json").read_text())
+    assert run["config"]["accepted_measured_risk"] is True
+    assert run["config"]["shadow_evidence_status"] == "above the bar"
+    log = [json.loads(x) for x in (get_settings().home / "audit" / "access.jsonl").read_text().splitlines()]
+    assert [(e["outcome"], e["detail"].get("accepted_measured_risk")) for e in log[-2:]] == \
+        [("denied", None), ("success", True)]
 
 
 def test_a_damaged_table_stops_a_release_before_any_budget_is_spent(table, tmp_path):

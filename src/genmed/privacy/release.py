@@ -105,9 +105,15 @@ def run_release(df: pd.DataFrame, schema: CohortSchema, *, method: str, epsilon:
 
 def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str = "structured",
                out: str | Path | None = None, seed: int = 0, schema_name: str | None = None,
-               baselines: bool = True, db_url: str | None = None, floor_draws: int | None = None) -> dict[str, Any]:
+               baselines: bool = True, db_url: str | None = None, floor_draws: int | None = None,
+               accept_measured_risk: bool = False) -> dict[str, Any]:
     """Release a DP synthetic cohort with its privacy/utility evaluation (``synthetic.csv``,
-    ``privacy_metrics.json``, ``privacy_report.html``, ``run.json``)."""
+    ``privacy_metrics.json``, ``privacy_report.html``, ``run.json``).
+
+    An engine whose shadow-model attack measured above the bar at this ε (:mod:`genmed.privacy.evidence`) is
+    refused, before any budget is charged, unless ``accept_measured_risk``: the DP guarantee still holds, but
+    the steward must choose knowingly to release what genmed's bar rejects; the choice is kept in ``run.json``
+    and the access log."""
     from genmed.core.provenance import run_directory
     from genmed.privacy import budget
     from genmed.privacy.evidence import evidence_for
@@ -120,11 +126,22 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     n_train = int(round(len(df) * 0.7))
     check_parameters(epsilon, delta, n_train)
     evidence = evidence_for(method, epsilon, ledger_id, delta)  # before any charge: a damaged table stops the release
+    if evidence["status"] == "above the bar" and not accept_measured_risk:
+        from genmed.privacy.audit import record_access
+
+        record_access(None, "steward", "synthesize", None, "research", "denied",
+                      detail={"dataset": ledger_id, "epsilon": epsilon, "method": method,
+                              "reason": "shadow-model attack above the bar"})
+        raise ConfigError(f"refused: {evidence['summary']} Nothing was released and no ε was charged.",
+                          hint="release with the default --method structured or a smaller ε, or pass "
+                               "--accept-measured-risk to release anyway (recorded in run.json and the access log)")
     cost = epsilon * (2 if baselines and method != "independent" else 1)
     spent = budget.spend(ledger_id, cost, delta, f"release {method} eps={epsilon:g}"
                          + (" + independent baseline" if cost > epsilon else ""), url=db_url)
     config = {"dataset": ledger_id, "method": method, "epsilon": epsilon, "delta": delta, "baselines": baselines,
-              "schema": schema.name, "bins": "public, declared in genmed.privacy.cohorts"}
+              "schema": schema.name, "bins": "public, declared in genmed.privacy.cohorts",
+              "shadow_evidence_status": evidence["status"],
+              "accepted_measured_risk": bool(accept_measured_risk and evidence["status"] == "above the bar")}
     with run_directory("privacy-synthesize", out=out, config=config, seed=seed) as run:
         res = run_release(df, schema, method=method, epsilon=epsilon, delta=delta, seed=seed, baselines=baselines,
                           floor_draws=floor_draws)
@@ -143,7 +160,8 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     from genmed.privacy.audit import record_access
 
     record_access(None, "steward", "synthesize", None, "research", "success",
-                  detail={"dataset": ledger_id, "epsilon": epsilon, "method": method})
+                  detail={"dataset": ledger_id, "epsilon": epsilon, "method": method,
+                          "accepted_measured_risk": config["accepted_measured_risk"]})
     res["run_dir"] = str(path)
     return res
 
