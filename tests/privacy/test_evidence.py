@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _row(method, eps, auc, dataset="actg320", source=evidence.PRIVACY, **kw):
-    return {"dataset": dataset, "method": method, "epsilon": float(eps), "shadow_auc": auc,
+    return {"dataset": dataset, "method": method, "epsilon": float(eps), "delta": 1e-9, "shadow_auc": auc,
             "shadow_auc_ci95": [auc - 0.03, auc + 0.03], "targets": 5, "shadows_per_target": 60,
             "tests_per_target": 60, "rows_per_dataset": 458, "measured": "2026-12-03", "source": source, **kw}
 
@@ -44,7 +44,9 @@ def test_shipped_table_is_a_rebuild_of_the_committed_benchmark_files():
     assert json.loads(evidence.EVIDENCE_FILE.read_text()) == rebuilt
     assert evidence.evidence_for("mst", 10.0, "actg320")["status"] == "above the bar"  # the measured failure
     assert evidence.evidence_for("structured", 3.0)["status"] == "at or below the bar"
-    assert evidence.in_checkout()  # the tests run from a checkout: the benchmarks may rewrite it
+    assert evidence.checkout_root() == ROOT  # the tests run from a checkout: the benchmarks may rebuild it
+    shuffled = {**doc, "results": dict(reversed(list(doc["results"].items())))}
+    assert evidence.build(shuffled, load_rows(ROOT / "benchmarks" / "privacy_shadow.json")[::-1]) == rebuilt
 
 
 def test_verdicts_above_below_and_unmeasured(table):
@@ -83,34 +85,35 @@ def test_damaged_table_is_an_error_naming_it(tmp_path, content):
         evidence.evidence_for("mst", 10, path=bad)
 
 
-def test_refresh_merges_per_row_and_keeps_a_larger_game(table):
-    done = evidence.refresh([_row("aim", 10, 0.52, source=evidence.PRIVACY_SHADOW),
-                             _row("structured", 10, 0.50, tests_per_target=10)])  # a smoke run of a larger game
-    assert done["path"] == table and done["damaged"] is None
-    assert [(r["method"], r["epsilon"]) for r in done["skipped"]] == [("structured", 10.0)]
-    rows = {(r["dataset"], r["method"], r["epsilon"], r["source"]): r for r in evidence.load()}
-    assert len(rows) == 5  # nothing the run did not measure was dropped (flchain, MST)
-    assert rows[("actg320", "structured", 10.0, evidence.PRIVACY)]["shadow_auc"] == 0.541
-    assert ("actg320", "aim", 10.0, evidence.PRIVACY_SHADOW) in rows
-    before = table.read_bytes()
-    evidence.refresh([_row("aim", 10, 0.52, source=evidence.PRIVACY_SHADOW)])
-    assert table.read_bytes() == before  # sorted and deterministic
+def _records(root: Path, privacy_doc=None, shadow=None) -> None:
+    if privacy_doc is not None:
+        (root / "benchmarks" / "privacy_bench.json").write_text(json.dumps(privacy_doc))
+    if shadow is not None:
+        (root / "benchmarks" / "privacy_shadow.json").write_text(json.dumps({"rows": shadow}))
+
+
+def test_rebuild_is_whole_from_the_checkouts_record_files(table, tmp_path):
+    saved = json.loads((ROOT / "benchmarks" / "privacy_bench.json").read_text())
+    shadow = json.loads((ROOT / "benchmarks" / "privacy_shadow.json").read_text())["rows"]
+    _records(tmp_path, saved, shadow[:1])
+    assert evidence.rebuild() == table
+    assert json.loads(table.read_text()) == evidence.build(saved, shadow[:1])  # nothing of the old table kept
     assert table.stat().st_mode & 0o777 == 0o644  # readable by every user of the installation
     assert not list(table.parent.glob("*.tmp"))
+    before = table.read_bytes()
+    evidence.rebuild()
+    assert table.read_bytes() == before
+    (tmp_path / "benchmarks" / "privacy_bench.json").write_text("{broken")
+    with pytest.raises(ConfigError, match="privacy_bench.json is not the JSON of `genmed bench privacy --out`"):
+        evidence.rebuild()
+    assert table.read_bytes() == before  # left as it was
 
 
-def test_refresh_of_a_damaged_table_says_so_and_keeps_the_new_rows(table):
-    table.write_text("garbage")
-    done = evidence.refresh([_row("structured", 3, 0.5)])
-    assert "is not genmed's shadow-attack evidence table" in done["damaged"]
-    assert [r["epsilon"] for r in evidence.load()] == [3.0]
-
-
-def test_refresh_outside_a_source_checkout_writes_nothing(tmp_path):
+def test_rebuild_outside_a_source_checkout_writes_nothing(tmp_path):
     """An installed genmed keeps the table it shipped with, however writable site-packages is."""
     target = tmp_path / "a" / "b" / "c" / "shadow_evidence.json"
     target.parent.mkdir(parents=True)
-    assert evidence.refresh([_row("structured", 3, 0.5)], target)["path"] is None
+    assert evidence.rebuild(target) is None
     assert not target.exists()
 
 
@@ -128,10 +131,13 @@ def test_verdict_wording_follows_the_interval_and_the_dp_bound(table):
     table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
     a, b, c, d = (evidence.evidence_for(m, e, "actg320") for m, e in (("a", 10), ("b", 10), ("c", 0.05), ("d", 10)))
     assert a["status"] == "above the bar" and "better than chance" not in a["summary"]
-    assert "the interval spans the bar" in a["summary"] and "guarantee allows up to 1.00" in a["summary"]
-    assert "better than chance" in b["summary"] and "spans" not in b["summary"]
-    assert "exceeds the 0.525 the (ε, δ) guarantee allows in this game" in c["summary"]
-    assert d["status"] == "at or below the bar" and "the interval spans the bar" in d["summary"]
+    assert "its interval spanning the bar" in a["summary"] and "which allows up to 1.00" in a["summary"]
+    assert "better than chance" in b["summary"] and "spanning" not in b["summary"]
+    assert "exceeds, even at its interval's lower end, the 0.525 the (ε, δ) guarantee allows" in c["summary"]
+    assert d["status"] == "at or below the bar" and "its interval spanning the bar" in d["summary"]
+    rows[2]["shadow_auc_ci95"] = [0.52, 0.68]  # the point is above the bound, the interval reaches below it
+    table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
+    assert "does not contradict" in evidence.evidence_for("c", 0.05)["summary"]
 
 
 def test_dp_auc_bound_matches_the_closed_form_and_the_game_doubles_epsilon():
@@ -140,32 +146,52 @@ def test_dp_auc_bound_matches_the_closed_form_and_the_game_doubles_epsilon():
         assert evidence.game_auc_bound(eps, 0.0) == pytest.approx(evidence.dp_auc_bound(2 * eps, 0.0))
     assert evidence.dp_auc_bound(1.0, 1e-3) > evidence.dp_auc_bound(1.0, 0.0)
     assert evidence.dp_auc_bound(1e-9, 0.0) == pytest.approx(0.5, abs=1e-6)
+    for d in (0.01, 0.1):  # ε = 0: TPR <= FPR + δ, an area of 1 - (1 - δ)^2 / 2
+        assert evidence.dp_auc_bound(0.0, d) == pytest.approx(1 - (1 - d) ** 2 / 2, abs=1e-6)
+    eps, d = 0.5, 1e-3
+    assert evidence.game_auc_bound(eps, d) == pytest.approx(evidence.dp_auc_bound(2 * eps, (1 + math.exp(eps)) * d))
 
 
-def test_benchmarks_refresh_their_own_rows_and_only_from_saved_runs(table, tmp_path, cli, monkeypatch):
-    """`bench privacy --from-json` must not drop the privacy-shadow rows (MST's warning);
-    `bench privacy-shadow` refuses `--out ''` with section writing, and `--no-write` leaves the table alone."""
+def test_a_larger_epsilon_or_delta_than_a_failing_one_is_refused_too(table):
+    for eps, delta in ((20.0, 1e-9), (10.5, 1e-9), (10.0, 1e-6)):
+        ev = evidence.evidence_for("mst", eps, "actg320", delta)
+        assert ev["refuse"] and [r["epsilon"] for r in ev["failing"]] == [10.0]
+    up = evidence.evidence_for("mst", 20.0, "actg320")
+    assert up["status"] == "not measured" and "At ε = 10 (δ = 1e-09), a smaller budget" in up["summary"]
+    below = evidence.evidence_for("mst", 3.0, "actg320")
+    assert not below["refuse"] and below["status"] == "not measured"
+    stronger = evidence.evidence_for("mst", 10.0, "actg320", 1e-12)  # less δ, so more noise than the failing one
+    assert stronger["status"] == "above the bar" and not stronger["refuse"]
+    assert "measured at δ = 1e-09; this release has δ = 1e-12" in stronger["summary"]
+
+
+def test_benchmarks_rebuild_the_table_from_the_checkouts_records_only(table, tmp_path, cli, monkeypatch):
+    """`bench privacy --from-json` quotes the record files, whatever --shadow-json says (MST's row stays);
+    `bench privacy-shadow` refuses `--out ''` with section writing, `--no-write` leaves the table alone, and a run
+    saved outside benchmarks/ is not quoted."""
     saved = ROOT / "benchmarks" / "privacy_bench.json"
+    _records(tmp_path, json.loads(saved.read_text()), [json.loads((ROOT / "benchmarks" / "privacy_shadow.json")
+                                                                  .read_text())["rows"][2]])  # MST
     monkeypatch.chdir(tmp_path)  # BENCHMARKS.md of the throwaway checkout, not the repository's
     r = cli(["bench", "privacy", "--from-json", str(saved), "--shadow-json", ""])
     assert r.exit_code == 0, r.output
-    rows = evidence.load()
-    assert evidence.evidence_for("mst", 10)["status"] == "above the bar"  # kept, though --shadow-json was ''
-    assert {r["source"] for r in rows} == {evidence.PRIVACY, evidence.PRIVACY_SHADOW}
-    assert len([r for r in rows if r["source"] == evidence.PRIVACY]) == len(
-        evidence.privacy_rows(json.loads(saved.read_text())))
+    assert evidence.evidence_for("mst", 10)["refuse"]
+    assert {r["source"] for r in evidence.load()} == {evidence.PRIVACY, evidence.PRIVACY_SHADOW}
     before = table.read_bytes()
     args = ["bench", "privacy-shadow", "--targets", "1", "--shadows", "4", "--tests", "4", "--chunk", "4",
             "--workers", "1", "--state-dir", str(tmp_path / "state"), "--configs", "independent:3"]
     r = cli([*args, "--out", ""])  # no record to write the section or the table from
     assert r.exit_code != 0 and "--out '' keeps no record" in " ".join(r.output.replace("│", " ").split())
     assert cli([*args, "--out", "", "--no-write"]).exit_code == 0
-    assert cli([*args, "--no-write", "--out", str(tmp_path / "s.json")]).exit_code == 0
-    assert table.read_bytes() == before
-    assert cli([*args, "--out", str(tmp_path / "s2.json")]).exit_code == 0
+    assert cli([*args, "--out", str(tmp_path / "elsewhere.json")]).exit_code == 0
+    assert table.read_bytes() == before  # a run saved outside benchmarks/ is not quoted
+    assert cli([*args, "--no-write", "--out", str(tmp_path / "benchmarks" / "privacy_shadow.json")]).exit_code == 0
+    assert table.read_bytes() == before  # recorded, but no section written: the table waits for one
+    assert cli([*args, "--out", str(tmp_path / "benchmarks" / "privacy_shadow.json")]).exit_code == 0
     new = [r for r in evidence.evidence_for("independent", 3, "actg320")["rows"]
            if r["source"] == evidence.PRIVACY_SHADOW]
     assert [(r["dataset"], r["tests_per_target"]) for r in new] == [("actg320", 4)]
+    assert evidence.evidence_for("mst", 10)["refuse"]  # the other rows of the record are still there
 
 
 def test_release_carries_its_evidence_and_an_engine_above_the_bar_is_refused_unless_accepted(table, tmp_path, cli):
@@ -187,7 +213,9 @@ def test_release_carries_its_evidence_and_an_engine_above_the_bar_is_refused_unl
     args = ["privacy", "synthesize", "--dataset", "veterans", "--epsilon", "1", "--no-baselines", "--floor-draws", "0"]
     r = cli([*args, "--out", str(tmp_path / "refused")])
     text = " ".join(r.output.replace("│", " ").split())
-    assert r.exit_code == 2 and "refused: Shadow-model membership attack on structured at ε = 1" in text
+    assert r.exit_code == 2
+    assert "refused: genmed's shadow-model attack measured structured above the 0.55 bar on actg320 (not this data)" \
+        in text
     assert "--accept-measured-risk" in text and "no ε was charged" in text
     assert not (tmp_path / "refused").exists() and budget.status("veterans")["epsilon_spent"] == spent
     r = cli([*args, "--out", str(tmp_path / "accepted"), "--accept-measured-risk"])
@@ -199,6 +227,8 @@ def test_release_carries_its_evidence_and_an_engine_above_the_bar_is_refused_unl
     log = [json.loads(x) for x in (get_settings().home / "audit" / "access.jsonl").read_text().splitlines()]
     assert [(e["outcome"], e["detail"].get("accepted_measured_risk")) for e in log[-2:]] == \
         [("denied", None), ("success", True)]
+    assert log[-2]["detail"] == {"dataset": "veterans", "epsilon": 1.0, "delta": 1e-9, "method": "structured",
+                                 "reason": "shadow-model attack above the bar"}
 
 
 def test_a_damaged_table_stops_a_release_before_any_budget_is_spent(table, tmp_path):

@@ -76,6 +76,12 @@ def test_rows_merge_by_dataset_method_and_epsilon_and_a_smoke_run_does_not_repla
     with pytest.raises(InputError, match="would replace a larger one"):
         merge_rows(rows, [small])
     assert merge_rows(rows, [small], replace=True)[1]["shadow_auc"] == 0.40
+    five = [{**_row("mst", 10.0, 0.57), "targets": 5}]
+    one = {**_row("mst", 10.0, 0.45), "shadows_per_target": 400, "tests_per_target": 400}
+    with pytest.raises(InputError, match="1 targets, 800 fits"):  # more fits, but one target for five
+        merge_rows(five, [one])
+    bigger = {**_row("mst", 10.0, 0.55), "tests_per_target": 200}
+    assert merge_rows(rows, [bigger])[1]["tests_per_target"] == 200  # a larger game replaces without asking
 
 
 def test_check_row_judges_the_bar_and_skips_pairs_the_run_attacked_itself():

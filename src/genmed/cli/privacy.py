@@ -131,7 +131,7 @@ def synthesize_cmd(
     accept_measured_risk: bool = typer.Option(
         False, "--accept-measured-risk",
         help="Release even if genmed's shadow-model attack measured this engine above the 0.55 bar at this ε "
-        "(smartnoise MST at ε = 10 on ACTG 320); recorded in run.json and the access log."),
+        "or a smaller one (e.g. smartnoise MST at ε = 10 on ACTG 320); recorded in run.json and the access log."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Release a DP synthetic cohort with its privacy/utility audit (privacy_report.html).
@@ -164,7 +164,8 @@ def synthesize_cmd(
              f"HR {f(m['tstr'].get('hazard_ratio'))} (real: C {f(res['real'].get('c_index'))}, "
              f"HR {f(res['real'].get('hazard_ratio'))})\n"
              f"budget: ε charged {res['epsilon_charged']:g}, left {res['budget']['epsilon_left']:g}\n"
-             + ("warning: " if res["shadow_evidence"]["status"] == "above the bar" else "")
+             + ("warning: " if res["shadow_evidence"]["refuse"] or res["shadow_evidence"]["status"] == "above the bar"
+                else "")
              + res["shadow_evidence"]["summary"])
     emit({k: v for k, v in res.items()}, as_json, human)
 

@@ -706,18 +706,18 @@ def _print_checks(params, results, chk, sp, as_json: bool) -> None:
             typer.echo(f"{verdict} [{c['level']}] {c['dataset']}: {c['check']} ({c['value']})")
 
 
-def _say_evidence(done: dict[str, Any]) -> None:
-    """Say what :func:`genmed.privacy.evidence.refresh` did to the table every release carries."""
-    if done["path"] is None:
-        _log("shadow-attack evidence for releases not updated: genmed is installed, not a source checkout")
+def _rebuild_evidence() -> None:
+    """Rebuild the table every release quotes (:mod:`genmed.privacy.evidence`) from the checkout's record files;
+    a record that cannot be read leaves it as it was (the section is written all the same)."""
+    from genmed.core.errors import ConfigError
+
+    try:
+        path = evidence.rebuild()
+    except ConfigError as exc:
+        _log(f"WARNING: {exc.message}; {exc.hint}")
         return
-    if done["damaged"]:
-        _log(f"WARNING: {done['damaged']}; it now holds this benchmark's rows only: rerun the other benchmark's "
-             "section writing (or restore the file from git) to add its rows")
-    for r in done["skipped"]:
-        _log(f"  evidence kept for {r['method']} ε={r['epsilon']:g} on {r['dataset']}: this game ({r['targets']} "
-             f"× ({r['shadows_per_target']} + {r['tests_per_target']})) is smaller than the one in the table")
-    _log(f"shadow-attack evidence for releases: {done['path']}")
+    _log(f"shadow-attack evidence for releases rebuilt from benchmarks/: {path}" if path else
+         "shadow-attack evidence for releases not rebuilt: genmed is installed, not a source checkout")
 
 
 def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None, as_json: bool) -> None:
@@ -750,7 +750,7 @@ def _rerender(path: str, spread_rows, shadow_rows, write: bool, out: str | None,
         tmp.replace(out)
     if write:
         update_section("privacy", body, measured=params.get("measured"), machine=params.get("machine"))
-        _say_evidence(evidence.refresh(evidence.privacy_rows(doc)))
+        _rebuild_evidence()
     _print_checks(params, results, chk, sp, as_json)
 
 
@@ -835,10 +835,7 @@ def register(app: typer.Typer) -> None:
                 json.dump(doc, fh, indent=1, default=float)
         if write:
             update_section("privacy", markdown(results, chk, sp, params))
-            if out:  # releases quote only results that are saved
-                _say_evidence(evidence.refresh(evidence.privacy_rows(doc)))
-            else:
-                _log("shadow-attack evidence for releases not updated: pass --out to save the run it would quote")
+            _rebuild_evidence()  # from benchmarks/privacy_bench.json: a run saved nowhere else is not quoted
         _print_checks(params, results, chk, sp, as_json)
 
     @app.command("privacy-spread")
@@ -945,7 +942,7 @@ def register(app: typer.Typer) -> None:
                         workers=workers, state_dir=state, log=_log, on_row=save)
         if write:
             update_section("privacy-shadow", markdown(rows))
-            _say_evidence(evidence.refresh(evidence.shadow_rows(rows)))
+            _rebuild_evidence()
         if as_json:
             sys.stdout.write(json.dumps({"rows": new}, indent=1, default=float) + "\n")
         else:

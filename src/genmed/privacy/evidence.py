@@ -1,13 +1,16 @@
-"""The measured shadow-model attack results that every release carries for its (method, ε).
+"""The measured shadow-model attack results that every release carries for its (method, ε), and the release gate.
 
 A release's own audit (:mod:`genmed.privacy.evaluate`) runs the black-box membership attacks, which need one fit.
 The shadow-model attack (:mod:`genmed.privacy.shadow`), which targets the most exposed records, refits the
 generator hundreds of times, so it is run by the benchmarks (`genmed bench privacy` for genmed's methods,
-`genmed bench privacy-shadow` for smartnoise's MST/AIM), not per release. Their saved results are distilled into
-``shadow_evidence.json`` beside this module, rebuilt from the benchmark JSON files whenever a benchmark writes its
-section (never edited by hand: a test checks it equals a rebuild from the committed files), so a data steward
-releasing with ``--method mst --epsilon 10`` is told what the attack measured for that engine at that ε — and a
-(method, ε) never attacked is said to be unmeasured, never given a neighbour's number.
+`genmed bench privacy-shadow` for smartnoise's MST/AIM), not per release. Their record files in the checkout
+(``benchmarks/privacy_bench.json``, ``benchmarks/privacy_shadow.json``) are distilled into
+``shadow_evidence.json`` beside this module whenever a benchmark writes its section — always rebuilt whole from
+those two files, never edited by hand (a test checks the shipped table equals a rebuild of the committed files).
+So a data steward releasing with ``--method mst --epsilon 10`` is told what the attack measured for that engine at
+that ε, a (method, ε) never attacked is said to be unmeasured, never given a neighbour's number, and an engine
+measured above the bar at this ε or a smaller one is refused unless the steward accepts it
+(:func:`genmed.privacy.release.synthesize`).
 """
 
 from __future__ import annotations
@@ -22,19 +25,20 @@ from typing import Any
 import numpy as np
 
 from genmed.core.errors import ConfigError
-from genmed.privacy.shadow_bench import BAR, fits, typed_rows  # BAR: the Must's shadow-model MIA AUC <= 0.55
+from genmed.privacy.shadow_bench import BAR, typed_rows  # BAR: the Must's shadow-model MIA AUC <= 0.55
 
 EVIDENCE_FILE = Path(__file__).with_name("shadow_evidence.json")
 PRIVACY = "genmed bench privacy"
 PRIVACY_SHADOW = "genmed bench privacy-shadow"
-_ROW_FIELDS = {"dataset": str, "method": str, "epsilon": (int, float), "shadow_auc": (int, float),
+BENCH_DELTA = 1e-9  # both benchmarks fit at δ = 1e-9 (fixed in bench.py and chunked_shadow_mia; not an option)
+_ROW_FIELDS = {"dataset": str, "method": str, "epsilon": (int, float), "delta": float, "shadow_auc": (int, float),
                "shadow_auc_ci95": list, "targets": int, "shadows_per_target": int, "tests_per_target": int,
                "rows_per_dataset": int, "measured": str, "source": str}
 _KEY = ("dataset", "method", "epsilon", "source")
 
 
 def _row(dataset: str, r: dict[str, Any], sh: dict[str, Any], measured: str, source: str) -> dict[str, Any]:
-    row = {"dataset": dataset, "method": r["method"], "epsilon": float(r["epsilon"]),
+    row = {"dataset": dataset, "method": r["method"], "epsilon": float(r["epsilon"]), "delta": BENCH_DELTA,
            "shadow_auc": round(float(sh["shadow_auc"]), 4),
            "shadow_auc_ci95": [round(float(v), 4) for v in sh["shadow_auc_ci95"]],
            "targets": int(sh["targets"]), "shadows_per_target": int(sh["shadows_per_target"]),
@@ -58,32 +62,18 @@ def shadow_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [_row(r["dataset"], r, r, r.get("date", "undated"), PRIVACY_SHADOW) for r in rows]
 
 
-def merge(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(table, rows of ``new`` not applied). A new row replaces the row of the same (data set, method, ε,
-    benchmark) unless its game is smaller (a smoke run must not replace the measured evidence); rows a run did
-    not measure (another data set, another ε) are kept. Sorted, so the same rows always give the same bytes."""
-    rows = {tuple(r[k] for k in _KEY): r for r in old}
-    skipped = []
-    for r in new:
-        key = tuple(r[k] for k in _KEY)
-        if key in rows and fits(r) < fits(rows[key]):
-            skipped.append(r)
-        else:
-            rows[key] = r
-    return {"bar": BAR, "rows": sorted(rows.values(), key=lambda r: tuple(r[k] for k in _KEY))}, skipped
-
-
 def build(privacy_doc: dict[str, Any] | None, shadow: list[dict[str, Any]]) -> dict[str, Any]:
-    """The whole table from a `privacy` run's JSON and the `privacy-shadow` rows (what the shipped file must be
-    for the committed benchmark files)."""
-    return merge([], (privacy_rows(privacy_doc) if privacy_doc else []) + shadow_rows(shadow))[0]
+    """The table from a `privacy` run's JSON and the `privacy-shadow` rows, sorted (the same results always
+    give the same bytes, whatever order they came in)."""
+    rows = (privacy_rows(privacy_doc) if privacy_doc else []) + shadow_rows(shadow)
+    return {"bar": BAR, "rows": sorted(rows, key=lambda r: tuple(r[k] for k in _KEY))}
 
 
-def in_checkout(path: Path | None = None) -> bool:
-    """Whether the table sits in a source checkout (src/genmed/privacy beside pyproject.toml and benchmarks/),
-    the only place a benchmark may rewrite it: an installed genmed keeps the table it shipped with."""
+def checkout_root(path: Path | None = None) -> Path | None:
+    """The source checkout the table sits in (src/genmed/privacy beside pyproject.toml and benchmarks/), or
+    None for an installed genmed, which keeps the table it shipped with."""
     root = Path(path or EVIDENCE_FILE).resolve().parents[3]
-    return (root / "pyproject.toml").is_file() and (root / "benchmarks").is_dir()
+    return root if (root / "pyproject.toml").is_file() and (root / "benchmarks").is_dir() else None
 
 
 def write(evidence: dict[str, Any], path: str | Path | None = None) -> Path:
@@ -101,21 +91,23 @@ def write(evidence: dict[str, Any], path: str | Path | None = None) -> Path:
     return path
 
 
-def refresh(rows: list[dict[str, Any]], path: str | Path | None = None) -> dict[str, Any]:
-    """Merge one benchmark's rows into the shipped table (called by the benchmarks when they write their
-    sections). Returns what happened: ``path`` (None: not a checkout, nothing written), ``skipped`` rows (a
-    smaller game than the one in the table) and ``damaged`` (the old table could not be read and was replaced by
-    these rows alone: the other benchmark's rows are then missing until it writes again)."""
+def rebuild(path: str | Path | None = None) -> Path | None:
+    """Rebuild the table from the checkout's two record files (called by the benchmarks when they write their
+    sections); None outside a checkout. A run saved elsewhere (``--out other.json``) is not quoted to releases."""
+    from genmed.privacy.shadow_bench import load_rows
+
     path = Path(path or EVIDENCE_FILE)
-    if not in_checkout(path):
-        return {"path": None, "skipped": [], "damaged": None}
-    damaged = None
+    root = checkout_root(path)
+    if root is None:
+        return None
+    bench = root / "benchmarks" / "privacy_bench.json"
     try:
-        old = load(path) if path.exists() else []
-    except ConfigError as exc:
-        old, damaged = [], exc.message
-    table, skipped = merge(old, rows)
-    return {"path": write(table, path), "skipped": skipped, "damaged": damaged}
+        doc = json.loads(bench.read_text()) if bench.is_file() else None
+        table = build(doc, load_rows(root / "benchmarks" / "privacy_shadow.json"))
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{bench} is not the JSON of `genmed bench privacy --out` ({type(exc).__name__})",
+                          hint="the shadow-attack evidence for releases was left as it was") from None
+    return write(table, path)
 
 
 def load(path: str | Path | None = None) -> list[dict[str, Any]]:
@@ -144,8 +136,9 @@ def dp_auc_bound(epsilon: float, delta: float) -> float:
 
 def game_auc_bound(epsilon: float, delta: float) -> float:
     """:func:`dp_auc_bound` for the shadow game, whose 'with target' input holds the target in place of one row:
-    a substitution, i.e. two add/remove steps, so (2ε, (1 + e^ε) δ) by group privacy (Dwork & Roth 2014, Thm
-    2.2); mixing over the random other rows cannot raise it."""
+    a substitution, i.e. two add/remove steps (synth.py's neighbouring relation), so (2ε, (1 + e^ε) δ) by applying
+    the definition twice (group privacy, Dwork & Roth 2014, Thm 2.2 for the ε part); the random other rows can be
+    paired so that every pair is such a substitution, and a mixture of such pairs obeys the same bound."""
     return dp_auc_bound(2 * epsilon, (1 + math.exp(min(epsilon, 700.0))) * delta)
 
 
@@ -157,46 +150,67 @@ def _game(r: dict[str, Any]) -> str:
     return f"{r['targets']} × ({r['shadows_per_target']} + {r['tests_per_target']}) releases"
 
 
-def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta: float = 1e-9,
+def _measured(r: dict[str, Any]) -> str:
+    lo, hi = r["shadow_auc_ci95"]
+    top = f", most exposed target {max(r['shadow_auc_per_target']):.2f}" if r.get("shadow_auc_per_target") else ""
+    spans = ", its interval spanning the bar" if lo <= BAR < hi else ""
+    return (f"{r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] on {r['dataset']} ({_game(r)}, "
+            f"{r['rows_per_dataset']} rows per data set{top}; {r['source']}, {r['measured']}){spans}")
+
+
+def _verdict(r: dict[str, Any]) -> str:
+    """The worst row's reading: against the bar by its point estimate (as the Must), 'better than chance' and
+    'exceeds the guarantee' only where the interval's lower end says so."""
+    if r["shadow_auc"] <= BAR:
+        return f"at or below the {BAR} bar by its point estimate"
+    lo = r["shadow_auc_ci95"][0]
+    bound = game_auc_bound(r["epsilon"], r["delta"])
+    chance = (" and its interval excludes 0.5: the attacker told releases with an outlying record from releases "
+              "without it better than chance") if lo > 0.5 else ""
+    dp = (f"; that exceeds, even at its interval's lower end, the {bound:.3f} the (ε, δ) guarantee allows in this "
+          "game: a faulty mechanism or a faulty attack") if lo > bound else (
+        f"; the measurement does not contradict the (ε, δ) guarantee, which allows up to {bound:.2f} in this game")
+    return f"above the {BAR} bar by its point estimate{chance}{dp}"
+
+
+def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta: float = BENCH_DELTA,
                  path: str | Path | None = None) -> dict[str, Any]:
     """What the shadow-model attack measured for ``method`` at exactly this ``epsilon`` (every data set and
-    game it was run in), judged like the benchmark's Must by the point estimate against :data:`BAR`:
-    ``above the bar`` if any game put it there, ``at or below the bar``, or ``not measured`` where none was run.
-    ``on_this_data``: whether any of it was measured on the released ``dataset`` (a CSV release never is);
-    ``summary``: one sentence that says all of it, with the intervals and what the DP guarantee allows."""
-    rows = [r for r in load(path) if r["method"] == method and math.isclose(r["epsilon"], epsilon)]
-    out: dict[str, Any] = {"method": method, "epsilon": epsilon, "bar": BAR, "rows": rows,
+    game it was run in), and whether the release is to be refused.
+
+    ``status``, judged like the benchmark's Must by the point estimate against :data:`BAR`: ``above the bar``
+    if any game put it there, ``at or below the bar``, or ``not measured`` where none was run at this ε (a
+    neighbour's number is never quoted as this ε's). ``refuse``: some game measured ``method`` above the bar at
+    this ε or a smaller one, at this δ or a smaller one — a release with at most that much noise is treated as
+    failing too (conservative: a larger ε or δ means less noise). ``on_this_data``: whether any of it was
+    measured on the released ``dataset`` (a CSV release never is). ``summary``: one sentence that says it all."""
+    table = load(path)
+    rows = [r for r in table if r["method"] == method and math.isclose(r["epsilon"], epsilon)]
+    failing = [r for r in table if r["method"] == method and r["shadow_auc"] > BAR
+               and (r["epsilon"] <= epsilon or math.isclose(r["epsilon"], epsilon))
+               and (r["delta"] <= delta or math.isclose(r["delta"], delta))]
+    out: dict[str, Any] = {"method": method, "epsilon": epsilon, "delta": delta, "bar": BAR, "rows": rows,
                            "on_this_data": dataset is not None and any(r["dataset"] == dataset for r in rows),
-                           "dp_auc_bound_in_game": round(game_auc_bound(epsilon, delta), 4)}
-    if not rows:
-        return {**out, "status": "not measured",
-                "summary": f"The shadow-model attack has not been run on {method} at ε = {_eps(epsilon)}: this "
-                           "release's protection of outlying records rests on its DP guarantee and the "
-                           "black-box audit above, not on a measured attack."}
-    parts = []
-    for r in rows:
-        lo, hi = r["shadow_auc_ci95"]
-        top = f", most exposed target {max(r['shadow_auc_per_target']):.2f}" if r.get("shadow_auc_per_target") \
-            else ""
-        spans = "; the interval spans the bar" if lo <= BAR < hi else ""
-        parts.append(f"{r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}]{spans} on {r['dataset']} ({_game(r)}, "
-                     f"{r['rows_per_dataset']} rows per data set{top}; {r['source']}, {r['measured']})")
-    worst = max(rows, key=lambda r: r["shadow_auc"])
-    status = "above the bar" if worst["shadow_auc"] > BAR else "at or below the bar"
-    bound = out["dp_auc_bound_in_game"]
-    if status == "at or below the bar":
-        verdict = f"at or below the {BAR} bar by its point estimate"
-    else:
-        chance = (" and its interval excludes 0.5: the attacker told releases with an outlying record from "
-                  "releases without it better than chance") if worst["shadow_auc_ci95"][0] > 0.5 else ""
-        dp = (f"; the (ε, δ) guarantee allows up to {bound:.2f} in this game, genmed's bar does not"
-              if worst["shadow_auc"] <= bound else
-              f"; that exceeds the {bound:.3f} the (ε, δ) guarantee allows in this game: a faulty mechanism or "
-              "a faulty attack")
-        verdict = f"above the {BAR} bar by its point estimate{chance}{dp}"
-    where = "" if out["on_this_data"] else (
+                           "refuse": bool(failing), "failing": failing}
+    where = "" if out["on_this_data"] or not (rows or failing) else (
         " None of it was measured on this data" + (f" ({dataset})" if dataset else "")
         + ": how exposed this data's outlying records are has not been measured.")
-    return {**out, "status": status,
-            "summary": f"Shadow-model membership attack on {method} at ε = {_eps(epsilon)} (AUC, 0.5 = no leak): "
-                       + "; ".join(parts) + f" — {verdict}.{where}"}
+    dnote = "" if not rows or all(math.isclose(r["delta"], delta) for r in rows) else \
+        f" (measured at δ = {BENCH_DELTA:g}; this release has δ = {delta:g})"
+    if rows:
+        worst = max(rows, key=lambda r: r["shadow_auc"])
+        status = "above the bar" if worst["shadow_auc"] > BAR else "at or below the bar"
+        summary = (f"Shadow-model membership attack on {method} at ε = {_eps(epsilon)}{dnote} (AUC, 0.5 = no "
+                   f"leak): " + "; ".join(_measured(r) for r in rows) + f" — {_verdict(worst)}.")
+    else:
+        status = "not measured"
+        summary = (f"The shadow-model attack has not been run on {method} at ε = {_eps(epsilon)}: this release's "
+                   "protection of outlying records rests on its DP guarantee and the black-box audit above, not "
+                   "on a measured attack.")
+    lower = [r for r in failing if r not in rows]
+    if lower:
+        w = max(lower, key=lambda r: r["shadow_auc"])
+        summary += (f" At ε = {_eps(w['epsilon'])} (δ = {w['delta']:g}), a smaller budget than this release's, "
+                    f"it measured {_measured(w)}, above the {BAR} bar; this release adds no more noise than that "
+                    "one, so it is treated as above the bar too.")
+    return {**out, "status": status, "summary": summary + where}

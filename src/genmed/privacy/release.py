@@ -126,22 +126,27 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
     n_train = int(round(len(df) * 0.7))
     check_parameters(epsilon, delta, n_train)
     evidence = evidence_for(method, epsilon, ledger_id, delta)  # before any charge: a damaged table stops the release
-    if evidence["status"] == "above the bar" and not accept_measured_risk:
+    if evidence["refuse"] and not accept_measured_risk:
         from genmed.privacy.audit import record_access
 
         record_access(None, "steward", "synthesize", None, "research", "denied",
-                      detail={"dataset": ledger_id, "epsilon": epsilon, "method": method,
+                      detail={"dataset": ledger_id, "epsilon": epsilon, "delta": delta, "method": method,
                               "reason": "shadow-model attack above the bar"})
-        raise ConfigError(f"refused: {evidence['summary']} Nothing was released and no ε was charged.",
-                          hint="release with the default --method structured or a smaller ε, or pass "
-                               "--accept-measured-risk to release anyway (recorded in run.json and the access log)")
+        sets = sorted({r["dataset"] for r in evidence["failing"]})
+        here = "" if ledger_id in sets else " (not this data)"
+        raise ConfigError(f"refused: genmed's shadow-model attack measured {method} above the {evidence['bar']} "
+                          f"bar on {', '.join(sets)}{here} at this ε or a smaller one. {evidence['summary']} "
+                          "Nothing was released and no ε was charged.",
+                          hint="release with the default --method structured (or a smaller ε, where no attack "
+                               "may have been measured: its release says so), or pass --accept-measured-risk to "
+                               "release anyway (recorded in run.json and the access log)")
     cost = epsilon * (2 if baselines and method != "independent" else 1)
     spent = budget.spend(ledger_id, cost, delta, f"release {method} eps={epsilon:g}"
                          + (" + independent baseline" if cost > epsilon else ""), url=db_url)
     config = {"dataset": ledger_id, "method": method, "epsilon": epsilon, "delta": delta, "baselines": baselines,
               "schema": schema.name, "bins": "public, declared in genmed.privacy.cohorts",
               "shadow_evidence_status": evidence["status"],
-              "accepted_measured_risk": bool(accept_measured_risk and evidence["status"] == "above the bar")}
+              "accepted_measured_risk": bool(accept_measured_risk and evidence["refuse"])}
     with run_directory("privacy-synthesize", out=out, config=config, seed=seed) as run:
         res = run_release(df, schema, method=method, epsilon=epsilon, delta=delta, seed=seed, baselines=baselines,
                           floor_draws=floor_draws)

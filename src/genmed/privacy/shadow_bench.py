@@ -71,13 +71,16 @@ def fits(r: dict[str, Any]) -> int:
 def merge_rows(old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]],
                replace: bool = False) -> list[dict[str, Any]]:
     """``old`` with every row of ``new`` replacing the row of the same (data set, method, ε), sorted. A smaller
-    game (fewer fits) does not replace a larger one unless ``replace``: a smoke run must not become the Must."""
+    game (fewer fits, or fewer targets: one target cannot stand for five) does not replace a larger one unless
+    ``replace``: a smoke run must not become the Must."""
     rows = {tuple(r[k] for k in _KEY): r for r in old}
     for r in new:
         key = tuple(r[k] for k in _KEY)
-        if key in rows and fits(r) < fits(rows[key]) and not replace:
-            raise InputError(f"{r['method']} ε={r['epsilon']:g} on {r['dataset']}: this game ({fits(r)} fits) "
-                             f"would replace a larger one ({fits(rows[key])} fits); pass --replace to do so")
+        if key in rows and (fits(r) < fits(rows[key]) or r["targets"] < rows[key]["targets"]) and not replace:
+            o = rows[key]
+            raise InputError(f"{r['method']} ε={r['epsilon']:g} on {r['dataset']}: this game ({r['targets']} "
+                             f"targets, {fits(r)} fits) would replace a larger one ({o['targets']} targets, "
+                             f"{fits(o)} fits); pass --replace to do so")
         rows[key] = r
     return sorted(rows.values(), key=lambda r: (r["dataset"], r["method"], r["epsilon"]))
 
