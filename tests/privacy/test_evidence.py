@@ -243,3 +243,15 @@ def test_a_damaged_table_stops_a_release_before_any_budget_is_spent(table, tmp_p
         synthesize("veterans", epsilon=1.0, out=tmp_path / "r", seed=1)
     assert budget.status("veterans")["epsilon_spent"] == before
     assert not (tmp_path / "r").exists()
+
+
+def test_a_smartnoise_measurement_from_before_the_public_domain_fix_says_so():
+    """Game format 1 let smartnoise read category sets from the data: its rows describe an earlier engine."""
+    old = _row("aim", 10, 0.46, source=evidence.PRIVACY_SHADOW)  # saved before rows carried a format
+    assert "category set" in evidence.engine_changed_since(old)
+    assert evidence.engine_changed_since({**old, "format": 2}) == ""
+    assert evidence.engine_changed_since(_row("structured", 10, 0.48, source=evidence.PRIVACY_SHADOW)) == ""
+    assert evidence.engine_changed_since(_row("mst", 10, 0.55)) == ""  # `genmed bench privacy` never had it
+    rows = evidence.shadow_rows([{**old, "shadow_auc_per_target": [0.4, 0.5], "date": "2026-12-03"}])
+    assert rows[0]["format"] == 1
+    assert "category set" in evidence._measured(rows[0])

@@ -165,3 +165,28 @@ def test_mst_sampling_fix_restores_associations():
     fixed = synthesize_codes("mst", codes, schema, 10.0, 1e-9, np.random.default_rng(0)).codes
     assert abs(fixed["age"].corr(fixed["creatinine"]) - real) < 0.2
     assert fixed.groupby("flc_grp")["event"].mean().iloc[-1] > fixed.groupby("flc_grp")["event"].mean().iloc[0]
+
+
+def test_smartnoise_domain_is_the_public_bins_not_the_values_in_the_data():
+    """Left to itself smartnoise reads each column's category set from the private data: a bin that one patient
+    alone fills would exist in the model only when that patient is in the input (outside the DP accounting)."""
+    from genmed.privacy.synth import public_domain
+
+    for schema in SCHEMAS.values():
+        tt = public_domain(schema)
+        assert tt.cardinality == [c.size for c in schema.columns]
+        codes = pd.DataFrame({c.name: [c.size - 1, 0] for c in schema.columns})
+        assert [list(r) for r in tt.transform(codes)] == codes.to_numpy().tolist()  # codes pass through as they are
+
+
+def test_a_bin_absent_from_the_data_stays_in_the_fitted_smartnoise_model():
+    from genmed.privacy.synth import SYNTHESIZERS
+
+    df, schema = load_cohort("veterans")
+    codes = encode(df, schema)
+    col = next(c for c in schema.columns if c.size > 2 and (codes[c.name] == c.size - 1).any())
+    without = codes[codes[col.name] != col.size - 1]
+    model = SYNTHESIZERS.get("mst")()
+    model.fit(without, schema, 3.0, 1e-9, np.random.default_rng(0))
+    assert model.model._transformer.cardinality == [c.size for c in schema.columns]
+    assert model.budget["domain"] == "public bins of the schema"

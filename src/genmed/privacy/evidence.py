@@ -46,7 +46,23 @@ def _row(dataset: str, r: dict[str, Any], sh: dict[str, Any], measured: str, sou
            "measured": measured, "source": source}
     if sh.get("shadow_auc_per_target"):
         row["shadow_auc_per_target"] = [round(float(a), 3) for a in sh["shadow_auc_per_target"]]
+    if source == PRIVACY_SHADOW:  # rows saved before the game recorded its format were measured with format 1
+        row["format"] = int(sh.get("format", 1))
     return row
+
+
+def engine_changed_since(r: dict[str, Any]) -> str:
+    """Why a measurement describes an earlier version of its engine, or '' where it describes the current one.
+
+    Game format 2 (2026-12-04) fits smartnoise on the schema's public domain; earlier games let smartnoise read
+    each column's category set from the input data (10% of the ACTG 320 game's inputs lacked a public bin)."""
+    from genmed.privacy.synth import SYNTHESIZERS, _SmartNoise
+
+    smartnoise = r["method"] in SYNTHESIZERS.names() and issubclass(SYNTHESIZERS.get(r["method"]), _SmartNoise)
+    if smartnoise and r["source"] == PRIVACY_SHADOW and r.get("format", 1) < 2:
+        return ("measured before genmed fitted smartnoise on the schema's public bins (2026-12-04): the engine "
+                "attacked read each column's category set from its input data")
+    return ""
 
 
 def privacy_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -154,8 +170,10 @@ def _measured(r: dict[str, Any]) -> str:
     lo, hi = r["shadow_auc_ci95"]
     top = f", most exposed target {max(r['shadow_auc_per_target']):.2f}" if r.get("shadow_auc_per_target") else ""
     spans = ", its interval spanning the bar" if lo <= BAR < hi else ""
+    changed = engine_changed_since(r)
     return (f"{r['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] on {r['dataset']} ({_game(r)}, "
-            f"{r['rows_per_dataset']} rows per data set{top}; {r['source']}, {r['measured']}){spans}")
+            f"{r['rows_per_dataset']} rows per data set{top}; {r['source']}, {r['measured']}"
+            f"{'; ' + changed if changed else ''}){spans}")
 
 
 def _verdict(r: dict[str, Any]) -> str:

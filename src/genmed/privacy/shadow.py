@@ -181,7 +181,8 @@ def _game_for(dataset: str, targets: int, seed: int, n: int | None):
     return schema, game(encode(df, schema), schema, targets, np.random.default_rng(seed), n)
 
 
-CHUNK_FORMAT = 1  # bump when target_features or the game changes, so saved chunks of the old kind are refitted
+CHUNK_FORMAT = 2  # bump when target_features, the game or an engine changes (old chunks are then refitted)
+# (2: smartnoise engines fit on the schema's public domain, not the category sets present in the data)
 
 
 def _chunk_manifest(dataset, method, epsilon, delta, seed, targets, n, k, kind, start, count) -> dict[str, Any]:
@@ -329,7 +330,7 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
         tests_s.append(st)
     out = summarise(per_target, tests_y, tests_s, np.random.default_rng(task_seed("shadow-boot", seed)), boot)
     fit_s = sum(c["seconds"] for c in done.values())
-    out.update({"dataset": dataset, "method": method, "epsilon": epsilon, "seed": seed,
+    out.update({"dataset": dataset, "method": method, "epsilon": epsilon, "seed": seed, "format": CHUNK_FORMAT,
                 "shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n_rows,
                 "fits": len(tix) * (shadows + tests), "chunks": len(keys), "chunks_resumed": len(keys) - len(todo),
                 "release_seconds_mean": round(fit_s / (len(tix) * (shadows + tests)), 2),

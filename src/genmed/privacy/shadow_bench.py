@@ -131,6 +131,12 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         f"{r['method']} ε={r['epsilon']:g} on {r['dataset']} (its most exposed target "
         f"{max(r['shadow_auc_per_target']):.2f})" for r in over)) if over
               else f"No DP method is above the {BAR} bar."]
+    from genmed.privacy.evidence import PRIVACY_SHADOW, engine_changed_since
+
+    for r in rows:
+        changed = engine_changed_since({**r, "source": PRIVACY_SHADOW})
+        if changed:
+            lines += ["", f"{r['method']} ε={r['epsilon']:g} on {r['dataset']} ({r.get('date', 'undated')}): {changed}."]
     for r in (r for r in rows if not is_private(r["method"])):
         lines.append("")
         lines.append(f"Leak control {r['method']} on {r['dataset']}: {r['shadow_auc']:.3f} "

@@ -8,7 +8,8 @@
   so they can spend the budget on pairs that do not matter and break the treatment × event × time structure
   (see BENCHMARKS.md); the structure is public, so declaring it costs no budget.
 - ``mst`` and ``aim``: smartnoise-synth (McKenna et al. 2021, NIST 2018 winner; McKenna et al., VLDB 2022),
-  fed the same codes as categorical columns; AIM with capped rounds/model size for this CPU.
+  fed the same codes as categorical columns over the schema's public bins (:func:`public_domain`: smartnoise
+  would otherwise read each column's category set from the private data); AIM with capped rounds/model size.
 - ``independent``: noisy 1-way marginals (same ε), sampled independently: the baseline every method must beat.
 - ``bootstrap``: a resample of the real rows, *not private*: the leak control the privacy metrics must flag.
 
@@ -254,6 +255,22 @@ class StructuredBayesNet:
         return pd.DataFrame({k: out[k] for k in self.schema.names})
 
 
+def public_domain(schema: CohortSchema):
+    """A smartnoise ``TableTransformer`` whose category sets are the schema's public bins (codes 0 .. size - 1).
+
+    Given only ``categorical_columns``, smartnoise fits a ``LabelTransformer`` per column on the *private* data,
+    so its domain is the set of values present: a bin that one patient alone fills exists in the model (and can
+    appear in the release) only when that patient is in the input, and an empty bin can never be sampled. That
+    step reads the data outside the (ε, δ) accounting. Fitted here on a data-independent frame instead.
+    """
+    from snsynth.transform import LabelTransformer, TableTransformer
+
+    tt = TableTransformer([LabelTransformer(nullable=False) for _ in schema.columns])
+    longest = max(c.size for c in schema.columns)
+    tt.fit(pd.DataFrame({c.name: np.arange(longest) % c.size for c in schema.columns}), epsilon=0.0)
+    return tt
+
+
 class _SmartNoise:
     private = True
     audit_refits = 1  # 10-60 s per fit on a 2-core machine
@@ -271,8 +288,9 @@ class _SmartNoise:
         self._prepare(self.model, schema)
         df = codes[schema.names].astype(int)
         with contextlib.redirect_stdout(io.StringIO()):  # smartnoise prints progress to stdout
-            self.model.fit(df, categorical_columns=list(schema.names), preprocessor_eps=0.0)
-        self.budget = {"engine": f"smartnoise-synth {self.method}", **self.kwargs}
+            self.model.fit(df, transformer=public_domain(schema), preprocessor_eps=0.0)
+        self.budget = {"engine": f"smartnoise-synth {self.method}", "domain": "public bins of the schema",
+                       **self.kwargs}
 
     def model_cliques(self) -> list[tuple[str, ...]]:
         """The fitted graphical model's cliques of two or more columns, by column name: what the model keeps
