@@ -173,30 +173,35 @@ def test_the_leak_control_is_not_judged_by_the_dp_bar():
     assert check_row([_row("bootstrap", 0.0, 0.80), _row("mst", 10.0, 0.52)], "actg320", set())["pass"] is True
 
 
-def test_the_committed_mst_row_is_reproduced_from_its_saved_chunks(tmp_path):
-    """smartnoise cannot be seeded: the saved releases are what ties BENCHMARKS.md's MST number to data."""
+def test_every_committed_mst_row_is_reproduced_from_its_saved_chunks(tmp_path):
+    """smartnoise cannot be seeded: the saved releases are what ties BENCHMARKS.md's MST numbers to data."""
     import shutil
 
-    repo = Path(__file__).parents[2]
-    row = next(r for r in load_rows(repo / "benchmarks" / "privacy_shadow.json") if r["method"] == "mst")
-    saved = sorted((repo / "benchmarks" / "privacy_shadow_chunks").glob("actg320_mst_*.npz"))
-    assert len(saved) == row["targets"] * (row["shadows_per_target"] + row["tests_per_target"]) // 10
-    from genmed.privacy.shadow import _chunk_manifest, _chunk_path, _load_chunk
+    from genmed.privacy.shadow import CHUNK_FORMAT, _chunk_manifest, _chunk_path, _load_chunk
 
-    names = {f.name for f in saved}
+    repo = Path(__file__).parents[2]
+    rows = [r for r in json.loads((repo / "benchmarks" / "privacy_shadow.json").read_text())["rows"]
+            if r["method"] == "mst" and r["dataset"] == "actg320"]
+    assert rows and all(r.get("format", 1) == CHUNK_FORMAT for r in rows), "an MST row from an older game is kept"
     width = 5 + 12 + 12 * 11 // 2  # target_features of ACTG 320's 12 columns
-    for k in range(row["targets"]):  # every chunk must load as it is, or the call below would refit MST for hours
-        for kind, total in (("shadow", row["shadows_per_target"]), ("test", row["tests_per_target"])):
-            for start in range(0, total, 10):
-                m = _chunk_manifest("actg320", "mst", row["epsilon"], 1e-9, 0, row["targets"],
-                                    row["rows_per_dataset"], k, kind, start, 10)
-                assert _chunk_path(tmp_path, m).name in names
-                assert isinstance(_load_chunk(_chunk_path(saved[0].parent, m), m, width), dict)
-    for f in saved:  # a copy: a test never writes into the repository
-        shutil.copy(f, tmp_path / f.name)
-    r = chunked_shadow_mia("actg320", "mst", row["epsilon"], targets=row["targets"],
-                           shadows=row["shadows_per_target"], tests=row["tests_per_target"], chunk=10,
-                           workers=1, state_dir=tmp_path, retries=0)
-    assert r["chunks_resumed"] == r["chunks"]
-    assert r["shadow_auc"] == pytest.approx(row["shadow_auc"], abs=1e-12)
-    assert r["shadow_auc_ci95"] == pytest.approx(row["shadow_auc_ci95"], abs=1e-12)
+    for row in rows:
+        saved = sorted((repo / "benchmarks" / "privacy_shadow_chunks").glob(f"actg320_mst_e{row['epsilon']!r}_*.npz"))
+        assert len(saved) == row["targets"] * (row["shadows_per_target"] + row["tests_per_target"]) // 10
+        names = {f.name for f in saved}
+        for k in range(row["targets"]):  # every chunk must load as it is, or the call below would refit MST for hours
+            for kind, total in (("shadow", row["shadows_per_target"]), ("test", row["tests_per_target"])):
+                for start in range(0, total, 10):
+                    m = _chunk_manifest("actg320", "mst", row["epsilon"], 1e-9, 0, row["targets"],
+                                        row["rows_per_dataset"], k, kind, start, 10)
+                    assert _chunk_path(tmp_path, m).name in names
+                    assert isinstance(_load_chunk(_chunk_path(saved[0].parent, m), m, width), dict)
+        state = tmp_path / f"e{row['epsilon']}"
+        state.mkdir()
+        for f in saved:  # a copy: a test never writes into the repository
+            shutil.copy(f, state / f.name)
+        r = chunked_shadow_mia("actg320", "mst", row["epsilon"], targets=row["targets"],
+                               shadows=row["shadows_per_target"], tests=row["tests_per_target"], chunk=10,
+                               workers=1, state_dir=state, retries=0)
+        assert r["chunks_resumed"] == r["chunks"]
+        assert r["shadow_auc"] == pytest.approx(row["shadow_auc"], abs=1e-12)
+        assert r["shadow_auc_ci95"] == pytest.approx(row["shadow_auc_ci95"], abs=1e-12)

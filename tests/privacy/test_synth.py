@@ -177,6 +177,8 @@ def test_smartnoise_domain_is_the_public_bins_not_the_values_in_the_data():
         assert tt.cardinality == [c.size for c in schema.columns]
         codes = pd.DataFrame({c.name: [c.size - 1, 0] for c in schema.columns})
         assert [list(r) for r in tt.transform(codes)] == codes.to_numpy().tolist()  # codes pass through as they are
+        back = tt.inverse_transform([tuple(r) for r in codes.to_numpy()])  # what sample() returns goes back as codes
+        assert back.to_numpy().tolist() == codes.to_numpy().tolist() and list(back.columns) == list(codes.columns)
 
 
 def test_a_bin_absent_from_the_data_stays_in_the_fitted_smartnoise_model():

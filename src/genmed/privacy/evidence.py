@@ -46,8 +46,7 @@ def _row(dataset: str, r: dict[str, Any], sh: dict[str, Any], measured: str, sou
            "measured": measured, "source": source}
     if sh.get("shadow_auc_per_target"):
         row["shadow_auc_per_target"] = [round(float(a), 3) for a in sh["shadow_auc_per_target"]]
-    if source == PRIVACY_SHADOW:  # rows saved before the game recorded its format were measured with format 1
-        row["format"] = int(sh.get("format", 1))
+    row["format"] = int(sh.get("format", 1))  # results saved before the game recorded its format: format 1
     return row
 
 
@@ -59,7 +58,7 @@ def engine_changed_since(r: dict[str, Any]) -> str:
     from genmed.privacy.synth import SYNTHESIZERS, _SmartNoise
 
     smartnoise = r["method"] in SYNTHESIZERS.names() and issubclass(SYNTHESIZERS.get(r["method"]), _SmartNoise)
-    if smartnoise and r["source"] == PRIVACY_SHADOW and r.get("format", 1) < 2:
+    if smartnoise and r.get("format", 1) < 2:
         return ("measured before genmed fitted smartnoise on the schema's public bins (2026-12-04): the engine "
                 "attacked read each column's category set from its input data")
     return ""

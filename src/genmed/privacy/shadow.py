@@ -158,7 +158,8 @@ def shadow_mia(population: pd.DataFrame, schema: CohortSchema, generator: Genera
         tests_s.append(st)
     out = summarise(per_target, tests_y, tests_s, rng, boot)
     out.update({"shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n,
-                "fits": len(tix) * (shadows + tests), "seconds": round(time.perf_counter() - t0, 1)})
+                "fits": len(tix) * (shadows + tests), "format": CHUNK_FORMAT,
+                "seconds": round(time.perf_counter() - t0, 1)})
     return out
 
 
