@@ -11,7 +11,7 @@ import pytest
 from genmed.core.errors import InputError
 from genmed.privacy.bench import checks
 from genmed.privacy.shadow import chunked_shadow_mia
-from genmed.privacy.shadow_bench import check_row, load_rows, merge_rows
+from genmed.privacy.shadow_bench import check_row, coverage_row, load_rows, merge_rows
 
 
 def flat(text: str) -> str:
@@ -66,7 +66,7 @@ def test_chunked_attack_refuses_degenerate_games():
 def _row(method, eps, auc, ds="actg320"):
     return {"dataset": ds, "method": method, "epsilon": eps, "shadow_auc": auc, "shadow_auc_ci95": [auc - .05, auc + .05],
             "shadow_auc_per_target": [auc], "targets": 1, "shadows_per_target": 10, "tests_per_target": 10,
-            "rows_per_dataset": 100, "release_seconds_mean": 1.0, "seconds": 10, "date": "2026-12-03"}
+            "rows_per_dataset": 100, "release_seconds_mean": 1.0, "seconds": 10, "date": "2026-12-03", "format": 2}
 
 
 def test_rows_merge_by_dataset_method_and_epsilon_and_a_smoke_run_does_not_replace_a_full_game():
@@ -91,6 +91,21 @@ def test_check_row_judges_the_bar_and_skips_pairs_the_run_attacked_itself():
     assert "structured" not in row["check"]
     assert check_row(rows[:1], "actg320", set())["pass"] is True
     assert check_row(rows, "flchain", set()) is None
+
+
+def test_coverage_row_names_every_dp_pair_no_current_shadow_game_reached():
+    """'for every DP release': a pair attacked nowhere, or only on an earlier engine, is not shown to pass."""
+    dp = {("structured", 10.0), ("mst", 10.0), ("aim", 10.0), ("aim", 3.0)}
+    rows = [_row("mst", 10.0, 0.53), {**_row("aim", 10.0, 0.46), "format": 1},  # an earlier engine
+            _row("aim", 3.0, 0.50, ds="flchain")]
+    row = coverage_row(rows, "actg320", dp, {("structured", 10.0)})
+    assert row["level"] == "must" and row["pass"] is False
+    assert row["value"] == "2 of 4; not measured: aim ε=3, aim ε=10"
+    assert check_row(rows, "actg320", set())["check"].endswith("(mst ε=10)")  # the format-1 row passes nothing
+    done = coverage_row(rows + [_row("aim", 10.0, 0.47), _row("aim", 3.0, 0.4)],
+                        "actg320", dp, {("structured", 10.0)})
+    assert done["pass"] is True and done["value"] == "4 of 4"
+    assert coverage_row(rows, "actg320", set(), set()) is None
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"rows": [{"method": "mst"}]}', '{"rows": 3}',
@@ -173,7 +188,7 @@ def test_the_leak_control_is_not_judged_by_the_dp_bar():
     assert check_row([_row("bootstrap", 0.0, 0.80), _row("mst", 10.0, 0.52)], "actg320", set())["pass"] is True
 
 
-def test_every_committed_mst_row_is_reproduced_from_its_saved_chunks(tmp_path):
+def test_every_committed_smartnoise_row_is_reproduced_from_its_saved_chunks(tmp_path):
     """smartnoise cannot be seeded: the saved releases are what ties BENCHMARKS.md's MST numbers to data."""
     import shutil
 
@@ -181,25 +196,26 @@ def test_every_committed_mst_row_is_reproduced_from_its_saved_chunks(tmp_path):
 
     repo = Path(__file__).parents[2]
     rows = [r for r in json.loads((repo / "benchmarks" / "privacy_shadow.json").read_text())["rows"]
-            if r["method"] == "mst" and r["dataset"] == "actg320"]
-    assert rows and all(r.get("format", 1) == CHUNK_FORMAT for r in rows), "an MST row from an older game is kept"
+            if r["method"] in ("mst", "aim") and r["dataset"] == "actg320"]
+    assert {r["method"] for r in rows} == {"mst", "aim"}
+    assert all(r.get("format", 1) == CHUNK_FORMAT for r in rows), "a smartnoise row from an older game is kept"
     width = 5 + 12 + 12 * 11 // 2  # target_features of ACTG 320's 12 columns
     for row in rows:
-        saved = sorted((repo / "benchmarks" / "privacy_shadow_chunks").glob(f"actg320_mst_e{row['epsilon']!r}_*.npz"))
+        saved = sorted((repo / "benchmarks" / "privacy_shadow_chunks").glob(f"actg320_{row['method']}_e{row['epsilon']!r}_*.npz"))
         assert len(saved) == row["targets"] * (row["shadows_per_target"] + row["tests_per_target"]) // 10
         names = {f.name for f in saved}
-        for k in range(row["targets"]):  # every chunk must load as it is, or the call below would refit MST for hours
+        for k in range(row["targets"]):  # every chunk must load as it is, or the call below would refit smartnoise for hours
             for kind, total in (("shadow", row["shadows_per_target"]), ("test", row["tests_per_target"])):
                 for start in range(0, total, 10):
-                    m = _chunk_manifest("actg320", "mst", row["epsilon"], 1e-9, 0, row["targets"],
+                    m = _chunk_manifest("actg320", row["method"], row["epsilon"], 1e-9, 0, row["targets"],
                                         row["rows_per_dataset"], k, kind, start, 10)
                     assert _chunk_path(tmp_path, m).name in names
                     assert isinstance(_load_chunk(_chunk_path(saved[0].parent, m), m, width), dict)
-        state = tmp_path / f"e{row['epsilon']}"
+        state = tmp_path / f"{row['method']}{row['epsilon']}"
         state.mkdir()
         for f in saved:  # a copy: a test never writes into the repository
             shutil.copy(f, state / f.name)
-        r = chunked_shadow_mia("actg320", "mst", row["epsilon"], targets=row["targets"],
+        r = chunked_shadow_mia("actg320", row["method"], row["epsilon"], targets=row["targets"],
                                shadows=row["shadows_per_target"], tests=row["tests_per_target"], chunk=10,
                                workers=1, state_dir=state, retries=0)
         assert r["chunks_resumed"] == r["chunks"]
