@@ -189,7 +189,7 @@ def test_the_leak_control_is_not_judged_by_the_dp_bar():
 
 
 def test_every_committed_smartnoise_row_is_reproduced_from_its_saved_chunks(tmp_path):
-    """smartnoise cannot be seeded: the saved releases are what ties BENCHMARKS.md's MST numbers to data."""
+    """smartnoise cannot be seeded: the saved releases are what ties BENCHMARKS.md's MST/AIM numbers to data."""
     import shutil
 
     from genmed.privacy.shadow import CHUNK_FORMAT, _chunk_manifest, _chunk_path, _load_chunk
