@@ -42,7 +42,9 @@ def test_shipped_table_is_a_rebuild_of_the_committed_benchmark_files():
     doc = json.loads((ROOT / "benchmarks" / "privacy_bench.json").read_text())
     rebuilt = evidence.build(doc, load_rows(ROOT / "benchmarks" / "privacy_shadow.json"))
     assert json.loads(evidence.EVIDENCE_FILE.read_text()) == rebuilt
-    assert evidence.evidence_for("mst", 10.0, "actg320")["status"] == "at or below the bar"  # re-measured, format 2
+    # format 2, scored by both attacks (2026-12-04): the logistic attack puts MST at ε = 10 above the bar
+    assert evidence.evidence_for("mst", 10.0, "actg320")["status"] == "above the bar"
+    assert evidence.evidence_for("mst", 10.0, "actg320")["refuse"] is True
     assert evidence.evidence_for("mst", 10.0, "actg320")["rows"][0]["format"] == 2
     assert evidence.evidence_for("structured", 3.0)["status"] == "at or below the bar"
     assert evidence.checkout_root() == ROOT  # the tests run from a checkout: the benchmarks may rebuild it

@@ -66,7 +66,7 @@ def test_chunked_attack_refuses_degenerate_games():
 def _row(method, eps, auc, ds="actg320"):
     return {"dataset": ds, "method": method, "epsilon": eps, "shadow_auc": auc, "shadow_auc_ci95": [auc - .05, auc + .05],
             "shadow_auc_per_target": [auc], "targets": 1, "shadows_per_target": 10, "tests_per_target": 10,
-            "rows_per_dataset": 100, "release_seconds_mean": 1.0, "seconds": 10, "date": "2026-12-03", "format": 2}
+            "rows_per_dataset": 100, "release_seconds_mean": 1.0, "seconds": 10, "date": "2026-12-03", "format": 2, "scoring": 2}
 
 
 def test_rows_merge_by_dataset_method_and_epsilon_and_a_smoke_run_does_not_replace_a_full_game():
@@ -102,6 +102,9 @@ def test_coverage_row_names_every_dp_pair_no_current_shadow_game_reached():
     assert row["level"] == "must" and row["pass"] is False
     assert row["value"] == "2 of 4; not measured: aim ε=3, aim ε=10"
     assert check_row(rows, "actg320", set())["check"].endswith("(mst ε=10)")  # the format-1 row passes nothing
+    rf_only = {**_row("aim", 3.0, 0.40), "scoring": 1}  # scored before the attack suite: not a current number
+    assert coverage_row(rows + [_row("aim", 10.0, 0.47), rf_only], "actg320", dp,
+                        {("structured", 10.0)})["value"] == "3 of 4; not measured: aim ε=3"
     done = coverage_row(rows + [_row("aim", 10.0, 0.47), _row("aim", 3.0, 0.4)],
                         "actg320", dp, {("structured", 10.0)})
     assert done["pass"] is True and done["value"] == "4 of 4"
@@ -192,13 +195,14 @@ def test_every_committed_smartnoise_row_is_reproduced_from_its_saved_chunks(tmp_
     """smartnoise cannot be seeded: the saved releases are what ties BENCHMARKS.md's MST/AIM numbers to data."""
     import shutil
 
-    from genmed.privacy.shadow import CHUNK_FORMAT, _chunk_manifest, _chunk_path, _load_chunk
+    from genmed.privacy.shadow import CHUNK_FORMAT, SCORING, _chunk_manifest, _chunk_path, _load_chunk
 
     repo = Path(__file__).parents[2]
     rows = [r for r in json.loads((repo / "benchmarks" / "privacy_shadow.json").read_text())["rows"]
             if r["method"] in ("mst", "aim") and r["dataset"] == "actg320"]
     assert {r["method"] for r in rows} == {"mst", "aim"}
     assert all(r.get("format", 1) == CHUNK_FORMAT for r in rows), "a smartnoise row from an older game is kept"
+    assert all(r.get("scoring", 1) == SCORING for r in rows), "a smartnoise row scored by an older attack is kept"
     width = 5 + 12 + 12 * 11 // 2  # target_features of ACTG 320's 12 columns
     for row in rows:
         saved = sorted((repo / "benchmarks" / "privacy_shadow_chunks").glob(f"actg320_{row['method']}_e{row['epsilon']!r}_*.npz"))
@@ -221,3 +225,4 @@ def test_every_committed_smartnoise_row_is_reproduced_from_its_saved_chunks(tmp_
         assert r["chunks_resumed"] == r["chunks"]
         assert r["shadow_auc"] == pytest.approx(row["shadow_auc"], abs=1e-12)
         assert r["shadow_auc_ci95"] == pytest.approx(row["shadow_auc_ci95"], abs=1e-12)
+        assert r["attack"] == row["attack"] and r["by_attack"] == row["by_attack"]

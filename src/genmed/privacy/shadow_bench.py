@@ -131,10 +131,10 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         f"{r['method']} ε={r['epsilon']:g} on {r['dataset']} (its most exposed target "
         f"{max(r['shadow_auc_per_target']):.2f})" for r in over)) if over
               else f"No DP method is above the {BAR} bar."]
-    from genmed.privacy.evidence import PRIVACY_SHADOW, engine_changed_since
+    from genmed.privacy.evidence import PRIVACY_SHADOW, measurement_outdated
 
     for r in rows:
-        changed = engine_changed_since({**r, "source": PRIVACY_SHADOW})
+        changed = measurement_outdated({**r, "source": PRIVACY_SHADOW})
         if changed:
             lines += ["", f"{r['method']} ε={r['epsilon']:g} on {r['dataset']} ({r.get('date', 'undated')}): {changed}."]
     for r in (r for r in rows if not is_private(r["method"])):
@@ -154,12 +154,12 @@ def coverage_row(rows: list[dict[str, Any]], dataset: str, dp_in_run: set[tuple[
     run itself or in a `privacy-shadow` game of the current format. A pair attacked only before the current
     format (an earlier engine) counts as not measured. A Must that holds "for every DP release" is not shown
     while pairs are missing, so the row fails until they are measured (None if the run has no DP release)."""
-    from genmed.privacy.evidence import engine_changed_since
+    from genmed.privacy.evidence import measurement_outdated
 
     if not dp_in_run:
         return None
     current = {(r["method"], float(r["epsilon"])) for r in rows
-               if r["dataset"] == dataset and not engine_changed_since(r)}
+               if r["dataset"] == dataset and not measurement_outdated(r)}
     missing = sorted(dp_in_run - attacked_in_run - current)
     n = len(dp_in_run)
     return {"dataset": dataset, "level": "must", "pass": not missing,
@@ -173,11 +173,11 @@ def check_row(rows: list[dict[str, Any]], dataset: str, in_run: set[tuple[str, f
     """The Must row for shadow attacks measured by this benchmark and not already in a `privacy` run's table.
     Rows of an earlier engine (an older game format) are left to :func:`coverage_row`, which lists them as not
     measured: they do not pass a Must for the engine genmed ships now."""
-    from genmed.privacy.evidence import engine_changed_since
+    from genmed.privacy.evidence import measurement_outdated
 
     mine = [r for r in rows if r["dataset"] == dataset and (r["method"], float(r["epsilon"])) not in in_run
             and is_private(r["method"])  # a leak control (bootstrap) is judged by its own Must
-            and not engine_changed_since(r)]
+            and not measurement_outdated(r)]
     if not mine:
         return None
     w = max(mine, key=lambda r: r["shadow_auc"])
