@@ -237,3 +237,19 @@ def test_mia_refuses_fewer_than_two_members_or_non_members(actg):
     _, codes, schema = actg
     with pytest.raises(InputError, match="at least 2 members and 2 non-members"):
         mia_auc(codes.iloc[:50], codes.iloc[50:51], codes.iloc[:50], schema, np.random.default_rng(0))
+
+
+def test_the_game_reports_the_stronger_attack_with_each_attacks_own_numbers():
+    """A privacy audit is a worst case: the row's AUC is the larger attack mean, its interval that of the max."""
+    from genmed.privacy.shadow import summarise
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 50)
+    sharp = {"weak": rng.random(100), "strong": y + rng.normal(0, 0.8, 100)}
+    per = [{"weak": 0.5, "strong": 0.8}, {"weak": 0.52, "strong": 0.76}]
+    r = summarise(per, [y, y], [sharp, sharp], np.random.default_rng(1), boot=200)
+    assert r["attack"] == "strong" and r["shadow_auc"] == pytest.approx(0.78)
+    assert r["by_attack"]["weak"]["shadow_auc"] == pytest.approx(0.51)
+    assert r["shadow_auc_per_target"] == [0.8, 0.76] and r["scoring"] >= 2
+    lo, hi = r["shadow_auc_ci95"]
+    assert lo < hi and lo > r["by_attack"]["weak"]["shadow_auc_ci95"][1]  # the max follows the strong attack

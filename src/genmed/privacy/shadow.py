@@ -17,7 +17,7 @@ et al. (TAPAS, 2022):
    releases** fitted on data drawn from the evaluation pool (never seen by the attacker), half with the target.
    Two attacks, declared in :data:`ATTACKS` before either is scored: a random forest (Stadler et al.'s choice)
    and an L2 logistic regression on standardised features with its penalty chosen by 5-fold CV on the shadow
-   releases. Neither dominates: on ACTG 320 at ε = 10 each reads up to ~0.02 above the other, depending on the
+   releases. Neither dominates: on ACTG 320 at ε = 10 each reads up to ~0.03 above the other, depending on the
    generator (docs/privacy.md). A privacy audit takes the strongest attack, so the game's AUC is, per target
    set, the larger of the two attacks' mean AUCs (0.5 = no leak; the max of two noisy readings is biased up by
    about a third of one reading's s.d. under no leak — conservative), with a bootstrap 95% interval over test
@@ -146,14 +146,11 @@ def _logistic(X: np.ndarray, y: np.ndarray, seed: int):
 
 
 def score_target(X: np.ndarray, y: np.ndarray, Xt: np.ndarray, yt: np.ndarray,
-                 seed: int) -> dict[str, tuple[float, np.ndarray]]:
+                 seed: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Train every attack of :data:`ATTACKS` on the shadow releases, score the test releases:
-    ``{attack: (AUC, test scores)}``."""
-    out = {}
-    for name in ATTACKS:
-        st = ATTACKS.get(name)(X, y, seed).predict_proba(Xt)[:, 1]
-        out[name] = (_auc(yt, st), st)
-    return out
+    (``{attack: AUC}``, ``{attack: test scores}``)."""
+    scores = {name: ATTACKS.get(name)(X, y, seed).predict_proba(Xt)[:, 1] for name in ATTACKS}
+    return {name: _auc(yt, st) for name, st in scores.items()}, scores
 
 
 def summarise(per_target: list[dict[str, float]], tests_y: list[np.ndarray],
@@ -202,10 +199,10 @@ def shadow_mia(population: pd.DataFrame, schema: CohortSchema, generator: Genera
         X, y = _releases(generator, aux, target, n, shadows, schema, rng)
         seed = int(rng.integers(1 << 31))
         Xt, yt = _releases(generator, evalpool, target, n, tests, schema, rng)
-        got = score_target(X, y, Xt, yt, seed)
-        per_target.append({a: v[0] for a, v in got.items()})
+        aucs, st = score_target(X, y, Xt, yt, seed)
+        per_target.append(aucs)
         tests_y.append(yt)
-        tests_s.append({a: v[1] for a, v in got.items()})
+        tests_s.append(st)
     out = summarise(per_target, tests_y, tests_s, rng, boot)
     out.update({"shadows_per_target": shadows, "tests_per_target": tests, "rows_per_dataset": n,
                 "fits": len(tix) * (shadows + tests), "format": CHUNK_FORMAT,
@@ -375,10 +372,10 @@ def chunked_shadow_mia(dataset: str, method: str, epsilon: float, *, delta: floa
         part = {kind: [done[key] for key in keys if key[0] == k and key[1] == kind] for kind in ("shadow", "test")}
         X, y = (np.concatenate([c[f] for c in part["shadow"]]) for f in ("X", "y"))
         Xt, yt = (np.concatenate([c[f] for c in part["test"]]) for f in ("X", "y"))
-        got = score_target(X, y, Xt, yt, task_seed("shadow-rf", seed, k))
-        per_target.append({a: v[0] for a, v in got.items()})
+        aucs, st = score_target(X, y, Xt, yt, task_seed("shadow-rf", seed, k))
+        per_target.append(aucs)
         tests_y.append(yt)
-        tests_s.append({a: v[1] for a, v in got.items()})
+        tests_s.append(st)
     out = summarise(per_target, tests_y, tests_s, np.random.default_rng(task_seed("shadow-boot", seed)), boot)
     fit_s = sum(c["seconds"] for c in done.values())
     out.update({"dataset": dataset, "method": method, "epsilon": epsilon, "seed": seed, "format": CHUNK_FORMAT,
