@@ -47,6 +47,10 @@ def test_shipped_table_is_a_rebuild_of_the_committed_benchmark_files():
     assert evidence.evidence_for("mst", 10.0, "actg320")["refuse"] is True
     assert evidence.evidence_for("mst", 10.0, "actg320")["rows"][0]["format"] == 2
     assert evidence.evidence_for("structured", 3.0)["status"] == "at or below the bar"
+    # the 2026-12-08 run: genmed's default above the bar at ε = 10 on ACTG 320 under the stronger (logistic) attack
+    st10 = evidence.evidence_for("structured", 10.0, "actg320")
+    assert st10["refuse"] and {r["dataset"] for r in st10["failing"]} == {"actg320"}
+    assert evidence.largest_passing_epsilon("structured", 10.0) == 3.0
     assert evidence.checkout_root() == ROOT  # the tests run from a checkout: the benchmarks may rebuild it
     shuffled = {**doc, "results": dict(reversed(list(doc["results"].items())))}
     assert evidence.build(shuffled, load_rows(ROOT / "benchmarks" / "privacy_shadow.json")[::-1]) == rebuilt
@@ -63,6 +67,25 @@ def test_verdicts_above_below_and_unmeasured(table):
     for method, eps in (("mst", 3), ("aim", 10), ("structured", 9.99)):
         un = evidence.evidence_for(method, eps)
         assert un["status"] == "not measured" and un["rows"] == [] and "has not been run" in un["summary"]
+
+
+def test_a_refusal_offers_only_the_ways_out_the_evidence_supports(table):
+    """The default method where it is not refused at this ε, the largest smaller ε measured at or below the bar,
+    and the override; never the refused method itself, never an unmeasured ε."""
+    from genmed.privacy.release import _refusal_hint
+
+    hint = _refusal_hint("mst", 10.0, "actg320", 1e-9)
+    assert "the default --method structured at this ε" in hint and "smaller ε" not in hint  # no MST row below 10
+    assert "--accept-measured-risk" in hint
+    rows = json.loads(table.read_text())["rows"] + [_row("mst", 3, 0.50), _row("mst", 1, 0.49),
+                                                    _row("structured", 10, 0.56, dataset="flchain")]
+    table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
+    assert evidence.largest_passing_epsilon("mst", 10.0) == 3.0
+    hint = _refusal_hint("mst", 10.0, "actg320", 1e-9)
+    assert "default" not in hint and "at ε = 3 the attack measured mst at or below the bar" in hint
+    hint = _refusal_hint("structured", 10.0, "actg320", 1e-9)  # the default itself refused: not offered again
+    assert "--method" not in hint and "at ε = 1 the attack measured structured at or below the bar" in hint
+    assert evidence.largest_passing_epsilon("structured", 1.0) is None
 
 
 def test_evidence_measured_on_other_data_says_so(table):

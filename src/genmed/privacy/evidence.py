@@ -248,3 +248,17 @@ def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta:
                     f"it measured {_measured(w)}, above the {BAR} bar; this release adds no more noise than that "
                     "one, so it is treated as above the bar too.")
     return {**out, "status": status, "summary": summary + where}
+
+
+def largest_passing_epsilon(method: str, epsilon: float, delta: float = BENCH_DELTA,
+                            path: str | Path | None = None) -> float | None:
+    """The largest ε below ``epsilon`` at which a game measured ``method`` (at this δ or a smaller one) and
+    :func:`evidence_for` neither refuses it nor finds it above the bar; ``None`` if there is none. What a refused
+    release can fall back to on measured evidence, not on a guess."""
+    eps = sorted({r["epsilon"] for r in load(path) if r["method"] == method and r["epsilon"] < epsilon
+                  and not math.isclose(r["epsilon"], epsilon)}, reverse=True)
+    for e in eps:
+        ev = evidence_for(method, e, None, delta, path)
+        if not ev["refuse"] and ev["status"] == "at or below the bar":
+            return e
+    return None

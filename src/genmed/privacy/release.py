@@ -103,7 +103,25 @@ def run_release(df: pd.DataFrame, schema: CohortSchema, *, method: str, epsilon:
     return out
 
 
-def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str = "structured",
+DEFAULT_METHOD = "structured"
+
+
+def _refusal_hint(method: str, epsilon: float, dataset: str, delta: float) -> str:
+    """The ways out of a refusal that the evidence supports: the default method where it is not refused at this
+    ε, the largest smaller ε at which the attack measured this method at or below the bar, or the override."""
+    from genmed.privacy.evidence import evidence_for, largest_passing_epsilon
+
+    ways = []
+    if method != DEFAULT_METHOD and not evidence_for(DEFAULT_METHOD, epsilon, dataset, delta)["refuse"]:
+        ways.append(f"release with the default --method {DEFAULT_METHOD} at this ε")
+    lower = largest_passing_epsilon(method, epsilon, delta)
+    if lower is not None:
+        ways.append(f"a smaller ε (at ε = {lower:g} the attack measured {method} at or below the bar)")
+    ways.append("pass --accept-measured-risk to release anyway (recorded in run.json and the access log)")
+    return "; or ".join(ways)
+
+
+def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str = DEFAULT_METHOD,
                out: str | Path | None = None, seed: int = 0, schema_name: str | None = None,
                baselines: bool = True, db_url: str | None = None, floor_draws: int | None = None,
                accept_measured_risk: bool = False) -> dict[str, Any]:
@@ -137,9 +155,7 @@ def synthesize(dataset: str, *, epsilon: float, delta: float = 1e-9, method: str
         raise ConfigError(f"refused: genmed's shadow-model attack measured {method} above the {evidence['bar']} "
                           f"bar on {', '.join(sets)}{here} at this ε or a smaller one. {evidence['summary']} "
                           "Nothing was released and no ε was charged.",
-                          hint="release with the default --method structured (or a smaller ε, where no attack "
-                               "may have been measured: its release says so), or pass --accept-measured-risk to "
-                               "release anyway (recorded in run.json and the access log)")
+                          hint=_refusal_hint(method, epsilon, ledger_id, delta))
     cost = epsilon * (2 if baselines and method != "independent" else 1)
     spent = budget.spend(ledger_id, cost, delta, f"release {method} eps={epsilon:g}"
                          + (" + independent baseline" if cost > epsilon else ""), url=db_url)
