@@ -51,6 +51,7 @@ def test_shipped_table_is_a_rebuild_of_the_committed_benchmark_files():
     st10 = evidence.evidence_for("structured", 10.0, "actg320")
     assert st10["refuse"] and {r["dataset"] for r in st10["failing"]} == {"actg320"}
     assert evidence.largest_passing_epsilon("structured", 10.0) == 3.0
+    assert evidence.evidence_for("independent", 10.0, "actg320")["refuse"]  # the small game's logistic reading
     assert evidence.checkout_root() == ROOT  # the tests run from a checkout: the benchmarks may rebuild it
     shuffled = {**doc, "results": dict(reversed(list(doc["results"].items())))}
     assert evidence.build(shuffled, load_rows(ROOT / "benchmarks" / "privacy_shadow.json")[::-1]) == rebuilt
@@ -70,22 +71,38 @@ def test_verdicts_above_below_and_unmeasured(table):
 
 
 def test_a_refusal_offers_only_the_ways_out_the_evidence_supports(table):
-    """The default method where it is not refused at this ε, the largest smaller ε measured at or below the bar,
-    and the override; never the refused method itself, never an unmeasured ε."""
+    """The default method where a current game cleared it at this (ε, δ), the largest smaller ε a current game
+    cleared, and the override; never the refused (method, ε), an unmeasured one, an outdated row, or a
+    measurement at a smaller δ than the release's (less noise is not covered by it)."""
     from genmed.privacy.release import _refusal_hint
 
+    current = {"scoring": 2, "format": 2}  # the fixture's rows predate both attacks: make them current
+    table.write_text(json.dumps({"bar": 0.55, "rows": [{**r, **current}
+                                                      for r in json.loads(table.read_text())["rows"]]}))
     hint = _refusal_hint("mst", 10.0, "actg320", 1e-9)
-    assert "the default --method structured at this ε" in hint and "smaller ε" not in hint  # no MST row below 10
+    assert "the default --method structured (the attack measured it at or below the bar at this ε, on actg320)" \
+        in hint and "--epsilon" not in hint  # no MST row below ε = 10
     assert "--accept-measured-risk" in hint
-    rows = json.loads(table.read_text())["rows"] + [_row("mst", 3, 0.50), _row("mst", 1, 0.49),
-                                                    _row("structured", 10, 0.56, dataset="flchain")]
+    assert "default" not in _refusal_hint("mst", 5.0, "actg320", 1e-9)  # structured not measured at ε = 5
+    rows = json.loads(table.read_text())["rows"] + [
+        _row("mst", 3, 0.50, **current), _row("mst", 1, 0.49, **current),
+        _row("mst", 1 / 3, 0.49, dataset="flchain", **current),
+        _row("mst", 2, 0.50, scoring=1, format=2),  # forest alone: counts as not measured
+        _row("structured", 10, 0.56, dataset="flchain", **current)]
     table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
     assert evidence.largest_passing_epsilon("mst", 10.0) == 3.0
+    assert evidence.largest_passing_epsilon("mst", 2.5) == 1.0  # the outdated ε = 2 row is skipped
     hint = _refusal_hint("mst", 10.0, "actg320", 1e-9)
-    assert "default" not in hint and "at ε = 3 the attack measured mst at or below the bar" in hint
+    assert "default" not in hint and "--epsilon 3 (there the attack measured mst at or below the bar, on actg320)" \
+        in hint
+    assert "--epsilon 0.333333333333 (there the attack measured mst at or below the bar, on flchain; not this " \
+           "data)" in _refusal_hint("mst", 0.9, "actg320", 1e-9)  # never rounded to a neighbour
     hint = _refusal_hint("structured", 10.0, "actg320", 1e-9)  # the default itself refused: not offered again
-    assert "--method" not in hint and "at ε = 1 the attack measured structured at or below the bar" in hint
+    assert "--method" not in hint and "--epsilon 1 (there the attack measured structured" in hint
     assert evidence.largest_passing_epsilon("structured", 1.0) is None
+    # a release at δ = 1e-5 adds less noise than the games at δ = 1e-9 measured: they do not clear it
+    assert evidence.largest_passing_epsilon("mst", 10.0, 1e-5) is None
+    assert "--epsilon" not in _refusal_hint("mst", 10.0, "actg320", 1e-5)
 
 
 def test_evidence_measured_on_other_data_says_so(table):

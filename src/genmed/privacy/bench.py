@@ -71,7 +71,8 @@ forest alone had read 0.541 for `structured` at ε = 10. With both, this run rea
 the release gate refuses `structured` at ε ≥ 10 (`--accept-measured-risk` overrides, and the override is
 logged); at ε = 1 and 3 it reads 0.515 and 0.509. The number is stable: six further seeds of the whole game
 (targets, the attacker's split, its training) read 0.548 ± 0.005 (mean ± SE; 3 of 6 above 0.55). The independent
-baseline reads 0.533 ± 0.009 over the same seeds (0.544 here). What the attack uses: every target is an event,
+baseline reads 0.533 ± 0.009 over the same seeds (0.544 here), and 0.577 [0.516, 0.641] in the small game of
+`privacy-shadow` (logistic; forest 0.471), so the gate refuses it at ε ≥ 10 too. What the attack uses: every target is an event,
 and the attacker knows that 80% of each attacked data set comes from its 573-row pool. One event then shifts
 the event-slice conditionals (CD4 × event, Karnofsky × event), and the train-on-synthetic C-index rests on those
 very conditionals. Three further post-processing steps read 0.544-0.546 over the same seeds, within the

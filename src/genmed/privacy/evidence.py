@@ -250,15 +250,25 @@ def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta:
     return {**out, "status": status, "summary": summary + where}
 
 
+def passing_evidence(method: str, epsilon: float, delta: float = BENCH_DELTA,
+                     path: str | Path | None = None) -> list[dict[str, Any]]:
+    """The current rows that clear ``method`` at exactly ``epsilon`` for a release at ``delta``, or ``[]``.
+
+    Clears: at least one game measured it at this ε with at least this δ (a release with a smaller δ adds more
+    noise than the measured one; with a larger δ it adds less, so a measurement at a smaller δ does not cover
+    it), none of those games is outdated (:func:`measurement_outdated`: they count as not measured), every one
+    is at or below the bar, and :func:`evidence_for` does not refuse it."""
+    rows = [r for r in load(path) if r["method"] == method and math.isclose(r["epsilon"], epsilon)
+            and (r["delta"] >= delta or math.isclose(r["delta"], delta)) and not measurement_outdated(r)]
+    if not rows or any(r["shadow_auc"] > BAR for r in rows) or evidence_for(method, epsilon, None, delta, path)["refuse"]:
+        return []
+    return rows
+
+
 def largest_passing_epsilon(method: str, epsilon: float, delta: float = BENCH_DELTA,
                             path: str | Path | None = None) -> float | None:
-    """The largest ε below ``epsilon`` at which a game measured ``method`` (at this δ or a smaller one) and
-    :func:`evidence_for` neither refuses it nor finds it above the bar; ``None`` if there is none. What a refused
-    release can fall back to on measured evidence, not on a guess."""
+    """The largest ε below ``epsilon`` that :func:`passing_evidence` clears for a release at ``delta``, or
+    ``None``: what a refused release can fall back to on measured evidence, not on a guess."""
     eps = sorted({r["epsilon"] for r in load(path) if r["method"] == method and r["epsilon"] < epsilon
                   and not math.isclose(r["epsilon"], epsilon)}, reverse=True)
-    for e in eps:
-        ev = evidence_for(method, e, None, delta, path)
-        if not ev["refuse"] and ev["status"] == "at or below the bar":
-            return e
-    return None
+    return next((e for e in eps if passing_evidence(method, e, delta, path)), None)

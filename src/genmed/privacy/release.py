@@ -107,16 +107,22 @@ DEFAULT_METHOD = "structured"
 
 
 def _refusal_hint(method: str, epsilon: float, dataset: str, delta: float) -> str:
-    """The ways out of a refusal that the evidence supports: the default method where it is not refused at this
-    ε, the largest smaller ε at which the attack measured this method at or below the bar, or the override."""
-    from genmed.privacy.evidence import evidence_for, largest_passing_epsilon
+    """The ways out of a refusal that measured evidence supports: the default method where a current game
+    cleared it at this (ε, δ), the largest smaller ε at which one cleared this method, and the override."""
+    from genmed.privacy.evidence import _eps, largest_passing_epsilon, passing_evidence
+
+    def where(rows):
+        sets = sorted({r["dataset"] for r in rows})
+        return ", ".join(sets) + ("" if dataset in sets else "; not this data")
 
     ways = []
-    if method != DEFAULT_METHOD and not evidence_for(DEFAULT_METHOD, epsilon, dataset, delta)["refuse"]:
-        ways.append(f"release with the default --method {DEFAULT_METHOD} at this ε")
+    if method != DEFAULT_METHOD and (rows := passing_evidence(DEFAULT_METHOD, epsilon, delta)):
+        ways.append(f"release with the default --method {DEFAULT_METHOD} (the attack measured it at or below the "
+                    f"bar at this ε, on {where(rows)})")
     lower = largest_passing_epsilon(method, epsilon, delta)
     if lower is not None:
-        ways.append(f"a smaller ε (at ε = {lower:g} the attack measured {method} at or below the bar)")
+        ways.append(f"release at --epsilon {_eps(lower)} (there the attack measured {method} at or below the bar, "
+                    f"on {where(passing_evidence(method, lower, delta))})")
     ways.append("pass --accept-measured-risk to release anyway (recorded in run.json and the access log)")
     return "; or ".join(ways)
 
