@@ -426,7 +426,7 @@ def checks(results, default="structured", spread=None, shadow_rows=None) -> list
                 out.append({"dataset": ds, "check": f"shadow-model MIA AUC <= 0.55 for {default} at every ε",
                             "value": f"{w['shadow']['shadow_auc']:.3f} [{lo:.3f}, {hi:.3f}] (ε={w['epsilon']:g}){note}",
                             "pass": w["shadow"]["shadow_auc"] <= 0.55 and not stale, "level": "must"})
-            row = check_row(shadow_rows or [], ds, {(r["method"], float(r["epsilon"])) for r in sh})
+            row = check_row(shadow_rows or [], ds)
             if row:
                 out.append(row)
             row = coverage_row(shadow_rows or [], ds, {(r["method"], float(r["epsilon"])) for r in dp},
