@@ -173,7 +173,7 @@ def game_auc_bound(epsilon: float, delta: float) -> float:
     return dp_auc_bound(2 * epsilon, (1 + math.exp(min(epsilon, 700.0))) * delta)
 
 
-def _eps(epsilon: float) -> str:
+def epsilon_text(epsilon: float) -> str:
     return f"{epsilon:.12g}"  # never rounded to a neighbour: 10.00001 is not ε = 10
 
 
@@ -234,17 +234,17 @@ def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta:
     if rows:
         worst = max(rows, key=lambda r: r["shadow_auc"])
         status = "above the bar" if worst["shadow_auc"] > BAR else "at or below the bar"
-        summary = (f"Shadow-model membership attack on {method} at ε = {_eps(epsilon)}{dnote} (AUC, 0.5 = no "
+        summary = (f"Shadow-model membership attack on {method} at ε = {epsilon_text(epsilon)}{dnote} (AUC, 0.5 = no "
                    f"leak): " + "; ".join(_measured(r) for r in rows) + f" — {_verdict(worst)}.")
     else:
         status = "not measured"
-        summary = (f"The shadow-model attack has not been run on {method} at ε = {_eps(epsilon)}: this release's "
+        summary = (f"The shadow-model attack has not been run on {method} at ε = {epsilon_text(epsilon)}: this release's "
                    "protection of outlying records rests on its DP guarantee and the black-box audit above, not "
                    "on a measured attack.")
     lower = [r for r in failing if r not in rows]
     if lower:
         w = max(lower, key=lambda r: r["shadow_auc"])
-        summary += (f" At ε = {_eps(w['epsilon'])} (δ = {w['delta']:g}), a smaller budget than this release's, "
+        summary += (f" At ε = {epsilon_text(w['epsilon'])} (δ = {w['delta']:g}), a smaller budget than this release's, "
                     f"it measured {_measured(w)}, above the {BAR} bar; this release adds no more noise than that "
                     "one, so it is treated as above the bar too.")
     return {**out, "status": status, "summary": summary + where}

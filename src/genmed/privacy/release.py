@@ -109,7 +109,7 @@ DEFAULT_METHOD = "structured"
 def _refusal_hint(method: str, epsilon: float, dataset: str, delta: float) -> str:
     """The ways out of a refusal that measured evidence supports: the default method where a current game
     cleared it at this (ε, δ), the largest smaller ε at which one cleared this method, and the override."""
-    from genmed.privacy.evidence import _eps, largest_passing_epsilon, passing_evidence
+    from genmed.privacy.evidence import epsilon_text, largest_passing_epsilon, passing_evidence
 
     def where(rows):
         sets = sorted({r["dataset"] for r in rows})
@@ -121,7 +121,7 @@ def _refusal_hint(method: str, epsilon: float, dataset: str, delta: float) -> st
                     f"bar at this ε, on {where(rows)})")
     lower = largest_passing_epsilon(method, epsilon, delta)
     if lower is not None:
-        ways.append(f"release at --epsilon {_eps(lower)} (there the attack measured {method} at or below the bar, "
+        ways.append(f"release at --epsilon {epsilon_text(lower)} (there the attack measured {method} at or below the bar, "
                     f"on {where(passing_evidence(method, lower, delta))})")
     ways.append("pass --accept-measured-risk to release anyway (recorded in run.json and the access log)")
     return "; or ".join(ways)
