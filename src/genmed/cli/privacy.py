@@ -163,7 +163,11 @@ def synthesize_cmd(
              f"utility: analysis-clique TVD {m['tvd_analysis']:.3f}, TSTR C-index {f(m['tstr'].get('c_index'))}, "
              f"HR {f(m['tstr'].get('hazard_ratio'))} (real: C {f(res['real'].get('c_index'))}, "
              f"HR {f(res['real'].get('hazard_ratio'))})\n"
-             f"budget: ε charged {res['epsilon_charged']:g}, left {res['budget']['epsilon_left']:g}\n"
+             f"budget: ε charged {res['epsilon_charged']:g}"
+             + (f" ({epsilon:g} for this release + {res['epsilon_charged'] - epsilon:g} for the independent baseline "
+                "fitted on the same rows; --no-baselines charges the release alone)"
+                if res["epsilon_charged"] > epsilon else "")
+             + f", left {res['budget']['epsilon_left']:g}\n"
              + ("warning: " if res["shadow_evidence"]["refuse"] or res["shadow_evidence"]["status"] == "above the bar"
                 else "")
              + res["shadow_evidence"]["summary"])
