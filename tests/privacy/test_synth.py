@@ -65,6 +65,7 @@ def test_release_writes_report_and_charges_budget(tmp_path):
     assert list(syn.columns) == SCHEMAS["veterans"].names and len(syn) == res["n_train"]
     html = (tmp_path / "run" / "privacy_report.html").read_text()
     assert "MIA AUC" in html and "data:image/png;base64," in html
+    assert "(this release 1.0 + the independent baseline\nfitted on the same rows 1.0)" in html
     metrics = json.loads((tmp_path / "run" / "privacy_metrics.json").read_text())
     assert set(metrics["methods"]) == {"structured", "independent", "bootstrap"}
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "succeeded"

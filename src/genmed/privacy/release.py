@@ -248,7 +248,8 @@ _TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>genmed pr
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}.l{text-align:left}</style>
 </head><body><h1>DP synthetic cohort: {{ r.dataset }}</h1>
 <p>Method <b>{{ r.method }}</b>, ε = {{ r.epsilon }}, δ = {{ r.delta }}; ε charged to the data set's budget:
-{{ r.epsilon_charged }} (left: {{ '%.3g' % r.budget.epsilon_left }} of {{ r.budget.epsilon_total }}).
+{{ r.epsilon_charged }}{% if r.epsilon_charged > r.epsilon %} (this release {{ r.epsilon }} + the independent baseline
+fitted on the same rows {{ r.epsilon_charged - r.epsilon }}){% endif %} (left: {{ '%.3g' % r.budget.epsilon_left }} of {{ r.budget.epsilon_total }}).
 Fitted on {{ r.n_train }} rows ({{ r.events_train }} events); {{ r.n_holdout }} held out for the audit.
 Schema <code>{{ r.schema }}</code>: {{ r.source }}. Noise: {{ r.noise }}.</p>
 <h2>Privacy (lower is safer; bootstrap is a non-private leak control)</h2>
