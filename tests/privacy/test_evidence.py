@@ -203,9 +203,28 @@ def test_a_larger_epsilon_or_delta_than_a_failing_one_is_refused_too(table):
     assert up["status"] == "not measured" and "At ε = 10 (δ = 1e-09), a smaller budget" in up["summary"]
     below = evidence.evidence_for("mst", 3.0, "actg320")
     assert not below["refuse"] and below["status"] == "not measured"
+    assert "nearest" not in below["summary"]  # the ε = 10 row was scored by an older attack suite: not current
     stronger = evidence.evidence_for("mst", 10.0, "actg320", 1e-12)  # less δ, so more noise than the failing one
     assert stronger["status"] == "above the bar" and not stronger["refuse"]
     assert "measured at δ = 1e-09; this release has δ = 1e-12" in stronger["summary"]
+
+
+def test_an_unmeasured_epsilon_between_two_games_names_both_as_theirs(table):
+    rows = [_row("structured", 3, 0.509, scoring=2), _row("structured", 10, 0.556, scoring=2),
+            _row("structured", 4, 0.53), _row("structured", 12, 0.50, scoring=2, dataset="flchain"),
+            _row("mst", 10, 0.52, scoring=2, format=2)]  # the ε = 4 row is scored by an older attack suite: skipped
+    table.write_text(json.dumps({"bar": 0.55, "rows": rows}))
+    ev = evidence.evidence_for("structured", 5.0, "actg320")
+    assert ev["status"] == "not measured" and not ev["refuse"]  # a larger ε's failure does not refuse a smaller ε
+    assert ("The nearest ε it was run at: ε = 3 (smaller; worst 0.509 on actg320, at or below the 0.55 bar) and "
+            "ε = 10 (larger; worst 0.556 on actg320, above the 0.55 bar); neither number is this release's.") \
+        in ev["summary"]
+    assert "0.53" not in ev["summary"] and "ε = 4" not in ev["summary"]
+    up = evidence.evidence_for("mst", 11.0, "actg320")
+    assert "ε = 10 (smaller; worst 0.520 on actg320, at or below the 0.55 bar); that number is not" in up["summary"]
+    assert "nearest" not in evidence.evidence_for("structured", 20.0)["summary"]  # refused: a smaller ε failed
+    assert "nearest" not in evidence.evidence_for("structured", 3.0)["summary"]  # measured: its own number
+    assert "nearest" not in evidence.evidence_for("aim", 3.0)["summary"]  # never run at any ε
 
 
 def test_benchmarks_rebuild_the_table_from_the_checkouts_records_only(table, tmp_path, cli, monkeypatch):

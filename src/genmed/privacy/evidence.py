@@ -207,6 +207,26 @@ def _verdict(r: dict[str, Any]) -> str:
     return f"above the {BAR} bar by its point estimate{chance}{dp}"
 
 
+def _nearest(table: list[dict[str, Any]], method: str, epsilon: float, delta: float) -> str:
+    """For an ε no game reached: the worst reading at the nearest smaller and larger ε that were measured, labelled
+    as theirs (a release between them adds less noise than the smaller ε's and more than the larger ε's)."""
+    current = [r for r in table if r["method"] == method and not measurement_outdated(r)]
+    sides = []
+    for label, pick in (("smaller", max), ("larger", min)):
+        eps = [r["epsilon"] for r in current if (r["epsilon"] < epsilon) == (label == "smaller")]
+        if eps:
+            e = pick(eps)
+            w = max((r for r in current if r["epsilon"] == e), key=lambda r: r["shadow_auc"])
+            d = "" if math.isclose(w["delta"], delta) else f", δ = {w['delta']:g}"
+            where = "above" if w["shadow_auc"] > BAR else "at or below"
+            sides.append(f"ε = {epsilon_text(e)} ({label}{d}; worst {w['shadow_auc']:.3f} on {w['dataset']}, "
+                         f"{where} the {BAR} bar)")
+    if not sides:
+        return ""
+    return (f" The nearest ε it was run at: {' and '.join(sides)}; "
+            + ("neither number is" if len(sides) > 1 else "that number is not") + " this release's.")
+
+
 def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta: float = BENCH_DELTA,
                  path: str | Path | None = None) -> dict[str, Any]:
     """What the shadow-model attack measured for ``method`` at exactly this ``epsilon`` (every data set and
@@ -242,6 +262,8 @@ def evidence_for(method: str, epsilon: float, dataset: str | None = None, delta:
                    "protection of outlying records rests on its DP guarantee and the black-box audit above, not "
                    "on a measured attack.")
     lower = [r for r in failing if r not in rows]
+    if not rows and not lower:
+        summary += _nearest(table, method, epsilon, delta)
     if lower:
         w = max(lower, key=lambda r: r["shadow_auc"])
         summary += (f" At ε = {epsilon_text(w['epsilon'])} (δ = {w['delta']:g}), a smaller budget than this release's, "
