@@ -320,3 +320,30 @@ def test_a_smartnoise_measurement_from_before_the_public_domain_fix_says_so():
     rows = evidence.shadow_rows([{**old, "shadow_auc_per_target": [0.4, 0.5], "date": "2026-12-03"}])
     assert rows[0]["format"] == 1
     assert "category set" in evidence._measured(rows[0])
+
+
+def test_overview_lists_every_measured_pair_with_its_verdict(table):
+    rows = evidence.overview()
+    assert [(r["method"], r["epsilon"]) for r in rows] == [("mst", 10.0), ("structured", 1.0), ("structured", 10.0)]
+    mst, st1, st10 = rows
+    assert mst["refuse"] and mst["status"] == "above the bar" and mst["worst_auc"] == 0.573 and mst["private"]
+    assert st10["games"] == 2 and st10["worst_auc"] == 0.541 and not st10["refuse"] and st10["outdated"] == 2
+    assert st1["datasets"] == ["flchain"]
+    assert [r["method"] for r in evidence.overview("mst")] == ["mst"] and evidence.overview("aim") == []
+
+
+def test_cli_evidence_table_one_release_and_bad_input(table, cli):
+    r = cli(["privacy", "evidence"])
+    assert r.exit_code == 0, r.output
+    assert "mst           ε=10     0.573 [0.543, 0.603] on actg320" in r.stdout and "REFUSED" in r.stdout
+    r = cli(["privacy", "evidence", "--method", "structured", "--epsilon", "5", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["status"] == "not measured"
+    r = cli(["privacy", "evidence", "--method", "mst", "--epsilon", "20"])
+    assert r.exit_code == 0 and "release REFUSED unless --accept-measured-risk" in r.stdout
+    r = cli(["privacy", "evidence", "--method", "bootstrap", "--epsilon", "1"])
+    assert "never made (not differentially private" in r.stdout
+    for args, msg in ((["--method", "nosuch"], "unknown --method 'nosuch'"), (["--epsilon", "3"], "needs --method"),
+                      (["--method", "mst", "--epsilon", "0"], "--epsilon must be > 0"),
+                      (["--delta", "1"], "--delta must be in (0, 1)")):
+        r = cli(["privacy", "evidence", *args])
+        assert r.exit_code == 2 and msg in r.output, (args, r.output)

@@ -174,6 +174,58 @@ def synthesize_cmd(
     emit({k: v for k, v in res.items()}, as_json, human)
 
 
+@app.command("evidence")
+def evidence_cmd(
+    method: str = typer.Option(None, "--method", help="One engine (structured, independent, mst, aim, ...); "
+                               "default: every engine the attack has measured."),
+    epsilon: float = typer.Option(None, "--epsilon", help="Say what a release at this ε would be told, and whether "
+                                  "it would be refused (needs --method)."),
+    delta: float = typer.Option(1e-9, "--delta", help="δ of that release (the games ran at 1e-9)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """What genmed's shadow-model membership attack measured per engine and ε, and which releases it refuses.
+
+    Check this before `genmed privacy synthesize`: an engine measured above the 0.55 bar at an ε (or at a smaller
+    one) is refused there unless --accept-measured-risk. Numbers come from the shipped table that
+    `genmed bench privacy` and `genmed bench privacy-shadow` rebuild (worst over data sets and games)."""
+    from genmed.core.errors import InputError
+    from genmed.privacy import evidence
+    from genmed.privacy.synth import SYNTHESIZERS
+
+    if method is not None and method not in SYNTHESIZERS.names():
+        raise InputError(f"unknown --method {method!r}; known: {', '.join(SYNTHESIZERS.names())}")
+    if not 0 < delta < 1:
+        raise InputError(f"--delta must be in (0, 1), got {delta:g}")
+    if epsilon is not None:
+        if method is None:
+            raise InputError("--epsilon needs --method: the evidence is per engine")
+        if not epsilon > 0:
+            raise InputError(f"--epsilon must be > 0, got {epsilon:g}")
+        ev = evidence.evidence_for(method, epsilon, None, delta)
+        verdict = ("never made (not differentially private: a leak control)" if not getattr(
+            SYNTHESIZERS.get(method), "private", True) else
+            "REFUSED unless --accept-measured-risk" if ev["refuse"] else "allowed")
+        emit({k: v for k, v in ev.items() if k != "failing"} | {"failing": ev["failing"]}, as_json,
+             f"{method} at ε = {evidence.epsilon_text(epsilon)}, δ = {delta:g}: release {verdict}.\n{ev['summary']}")
+        return
+    lines = evidence.overview(method, delta)
+    human = [f"shadow-model MIA AUC (0.5 = no leak; bar {evidence.BAR}), worst over data sets and games; "
+             f"release at δ = {delta:g}:"]
+    for r in lines:
+        lo, hi = r["worst_ci95"]
+        old = f", {r['outdated']} of an earlier engine/attack" if r["outdated"] else ""
+        eps = f"ε={evidence.epsilon_text(r['epsilon'])}" if r["private"] else "not DP"
+        verdict = (f"{r['status']}; " + ("REFUSED" if r["refuse"] else "allowed")) if r["private"] else (
+            "leak control, " + ("flagged" if r["worst_auc"] >= 0.75 else "NOT flagged") + " (bar 0.75); never released")
+        human.append(f"  {r['method']:<13} {eps:<8} {r['worst_auc']:.3f} [{lo:.3f}, {hi:.3f}] on "
+                     f"{r['worst_dataset']} ({r['games']} game(s) on {', '.join(r['datasets'])}{old}): {verdict}")
+    if not lines:
+        human.append("  (no measurement" + (f" for {method}" if method else "") + ")")
+    human.append("An ε not listed has not been attacked: a release there is told so, and is refused only if a "
+                 "smaller ε failed.")
+    emit(lines, as_json, "\n".join(human))
+
+
 budget_app = typer.Typer(help="Privacy budget per data set (ε ledger in the embedded store).", no_args_is_help=True)
 app.add_typer(budget_app, name="budget")
 

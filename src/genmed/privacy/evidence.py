@@ -294,3 +294,27 @@ def largest_passing_epsilon(method: str, epsilon: float, delta: float = BENCH_DE
     eps = sorted({r["epsilon"] for r in load(path) if r["method"] == method and r["epsilon"] < epsilon
                   and not math.isclose(r["epsilon"], epsilon)}, reverse=True)
     return next((e for e in eps if passing_evidence(method, e, delta, path)), None)
+
+
+def overview(method: str | None = None, delta: float = BENCH_DELTA,
+             path: str | Path | None = None) -> list[dict[str, Any]]:
+    """One line per measured (method, ε) of the shipped table, sorted: what a data steward checks before a
+    release. ``status`` and ``refuse`` are those of :func:`evidence_for` for a release at ``delta`` (a leak
+    control, ``private`` False, is never released whatever its reading). ``worst`` is the highest reading over
+    data sets and games (for a leak control the lowest: the game that came closest to missing the leak),
+    ``games`` their count, ``outdated`` how many of them measure an earlier engine or attack suite
+    (:func:`measurement_outdated`)."""
+    from genmed.privacy.shadow_bench import is_private
+
+    table = load(path)
+    pairs = sorted({(r["method"], r["epsilon"]) for r in table if method in (None, r["method"])})
+    out = []
+    for m, e in pairs:
+        ev = evidence_for(m, e, None, delta, path)
+        rows = ev["rows"]
+        w = (max if is_private(m) else min)(rows, key=lambda r: r["shadow_auc"])  # a control's worst is its weakest flag
+        out.append({"method": m, "epsilon": e, "private": is_private(m), "status": ev["status"], "refuse": ev["refuse"],
+                    "worst_auc": w["shadow_auc"], "worst_ci95": w["shadow_auc_ci95"], "worst_dataset": w["dataset"],
+                    "datasets": sorted({r["dataset"] for r in rows}), "games": len(rows),
+                    "outdated": sum(bool(measurement_outdated(r)) for r in rows)})
+    return out
